@@ -34,8 +34,8 @@ def main() -> None:
         for ovl in [int(o) for o in args.overlaps.split(",")]:
             with tempfile.TemporaryDirectory() as tmp:
                 index, _ = sync_index(args.docs, IndexStore(Path(tmp)), emb, size, ovl)
-                for mode in ("dense", "bm25", "hybrid"):
-                    r = Retriever(index, emb, mode=mode)
+                for mode, w in [("dense", 1), ("bm25", 1), ("rrf", 1), ("rrf", 2), ("hybrid", 1), ("hybrid", 1.5), ("hybrid", 2)]:
+                    r = Retriever(index, emb, mode=mode, bm25_weight=w)
                     hits = {1: 0, 3: 0, 5: 0}
                     for it in items:
                         q = rewrite_followup(it["question"], it.get("history"))
@@ -44,7 +44,7 @@ def main() -> None:
                             hits[k] += ok
                     n = len(items)
                     print(
-                        f"{size:>5} {ovl:>3} {mode:>7} {len(index):>8} "
+                        f"{size:>5} {ovl:>3} {mode + (str(w) if mode == 'hybrid' else ''):>7} {len(index):>8} "
                         + " ".join(f"{100 * hits[k] / n:>5.1f}%" for k in (1, 3, 5)),
                         flush=True,
                     )

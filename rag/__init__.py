@@ -1,0 +1,44 @@
+"""rag: local, offline question answering over news articles, with cited and verified answers.
+
+    import rag
+    ans = rag.query("How much U.S. debt does Japan hold?")
+    print(ans.text)
+    for c in ans.citations:
+        print(c.n, c.source, c.start, c.end)
+
+The first call builds or loads the index and the models; later calls reuse them.
+"""
+from __future__ import annotations
+
+import threading
+
+from rag.pipeline import InvalidQuestion, Pipeline
+from rag.settings import Settings
+from rag.types import Answer, Chunk, Citation, Document, Passage, Sentence
+
+__all__ = [
+    "Answer", "Chunk", "Citation", "Document", "InvalidQuestion", "Passage", "Pipeline", "Sentence",
+    "Settings", "default_pipeline", "query",
+]
+__version__ = "0.1.0"
+
+_default: Pipeline | None = None
+_default_lock = threading.Lock()
+
+
+def default_pipeline() -> Pipeline:
+    """The process-wide pipeline over the configured (by default: bundled) articles."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Pipeline()
+        return _default
+
+
+def query(question: str, history: list[dict] | None = None, top_k: int | None = None) -> Answer:
+    """Answer ``question`` from the articles, with [n] markers pointing into ``Answer.citations``.
+
+    ``history`` is the conversation so far as ``{"role": "user"|"assistant", "content": str}``
+    turns; a follow-up question is made standalone from it before retrieval.
+    """
+    return default_pipeline().query(question, history=history, top_k=top_k)

@@ -147,7 +147,7 @@ _BLOCK_TAGS = "p,div,br,li,h1,h2,h3,h4,h5,h6,tr,section,article,header,footer,bl
 
 def html_to_text(html: str) -> str:
     """Visible text of an HTML page, one block per line; scripts, styles and templates dropped."""
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(html)
     for node in tree.css("script, style, noscript, template, iframe, svg, head"):

@@ -7,6 +7,7 @@ README reports what each gives on the dev set.
 """
 from __future__ import annotations
 
+import math
 import re
 from functools import cached_property
 
@@ -18,6 +19,7 @@ from rag.index import Index
 from rag.types import Passage
 
 _TOKEN = re.compile(r"(?u)\b\w+\b")
+_POSSESSIVE = re.compile(r"'s\b")
 STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "did", "do",
     "is", "are", "was", "were", "has", "have", "had", "about", "according", "article", "articles",
@@ -40,7 +42,8 @@ def _stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens without stopwords, lightly stemmed; shared by BM25 and grounding."""
-    return [_stem(t) for t in _TOKEN.findall(text.lower().replace("’", "'")) if t not in STOPWORDS]
+    text = _POSSESSIVE.sub("", text.lower().replace("’", "'"))
+    return [_stem(t) for t in _TOKEN.findall(text) if t not in STOPWORDS]
 
 
 class BM25Index:
@@ -49,6 +52,12 @@ class BM25Index:
         self.model = bm25s.BM25()
         corpus_tokens = [tokenize(t) or ["\x00empty"] for t in texts]
         self.model.index(corpus_tokens, show_progress=False)
+        df: dict[str, int] = {}
+        for toks in corpus_tokens:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        # BM25's idf: rare words (names, figures) weigh more when grounding answers.
+        self.idf = {t: math.log(1 + (self.n - n + 0.5) / (n + 0.5)) for t, n in df.items()}
         self.vocab = set(self.model.vocab_dict) if hasattr(self.model, "vocab_dict") else None
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -62,12 +71,29 @@ class BM25Index:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 
-def rrf(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
-    """Reciprocal rank fusion (Cormack et al., 2009): sum of 1/(k + rank) over the rankings."""
+def rrf(rankings: list[list[int]], k: int = 60, weights: list[float] | None = None) -> dict[int, float]:
+    """Weighted reciprocal rank fusion (Cormack et al., 2009): sum of w/(k + rank) over the rankings."""
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, w in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, row in enumerate(ranking):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank + 1)
+            fused[row] = fused.get(row, 0.0) + w / (k + rank + 1)
+    return fused
+
+
+def relative_score_fusion(
+    lists: list[list[tuple[int, float]]], weights: list[float]
+) -> dict[int, float]:
+    """Min-max normalize each ranking's scores over its candidates, then add them with weights.
+    Unlike RRF it keeps margins: a passage BM25 scores far above the rest stays on top."""
+    fused: dict[int, float] = {}
+    for ranked, w in zip(lists, weights):
+        if not ranked:
+            continue
+        scores = [s for _, s in ranked]
+        lo, hi = min(scores), max(scores)
+        span = (hi - lo) or 1.0
+        for row, s in ranked:
+            fused[row] = fused.get(row, 0.0) + w * (s - lo) / span
     return fused
 
 
@@ -79,14 +105,16 @@ class Retriever:
         mode: str = "hybrid",
         candidates: int = 50,
         rrf_k: int = 60,
+        bm25_weight: float = 1.0,
     ) -> None:
-        if mode not in ("hybrid", "dense", "bm25"):
-            raise ValueError(f"retrieval mode must be hybrid, dense or bm25, not {mode!r}")
+        if mode not in ("hybrid", "rrf", "dense", "bm25"):
+            raise ValueError(f"retrieval mode must be hybrid, rrf, dense or bm25, not {mode!r}")
         self.index = index
         self.embedder = embedder
         self.mode = mode
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.bm25_weight = bm25_weight
 
     @cached_property
     def bm25(self) -> BM25Index:
@@ -103,16 +131,19 @@ class Retriever:
         dense: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         qvec = self.embedder.encode_query(query)
-        if self.mode in ("hybrid", "dense"):
+        if self.mode != "bm25":
             dense = self.dense_scores(qvec, n)
-        if self.mode in ("hybrid", "bm25"):
+        if self.mode != "dense":
             lexical = self.bm25.search(query, n)
         if self.mode == "dense":
-            ranked = [(r, s) for r, s in dense]
+            ranked = dense
         elif self.mode == "bm25":
             ranked = lexical
+        elif self.mode == "rrf":
+            fused = rrf([[r for r, _ in dense], [r for r, _ in lexical]], self.rrf_k, [1.0, self.bm25_weight])
+            ranked = sorted(fused.items(), key=lambda x: -x[1])
         else:
-            fused = rrf([[r for r, _ in dense], [r for r, _ in lexical]], self.rrf_k)
+            fused = relative_score_fusion([dense, lexical], [1.0, self.bm25_weight])
             ranked = sorted(fused.items(), key=lambda x: -x[1])
         ranked = ranked[:top_k]
         dense_of = dict(dense)

@@ -77,6 +77,7 @@ class Answer:
     rewritten_question: str | None = None  # the standalone question used for retrieval, if rewritten
     passages: list[Passage] = field(default_factory=list)  # everything retrieved, best first
     draft: str | None = None  # the model's unverified draft, when one was generated
+    support: float = 0.0  # how well the best evidence supports an answer (abstention compares this)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -95,5 +96,6 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
             "draft": self.draft,
+            "support": self.support,
             "timings": self.timings,
         }

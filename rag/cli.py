@@ -1,0 +1,192 @@
+"""The ``rag`` command line: index articles, ask questions, evaluate on a QA set, serve the chat."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Local, offline question answering over news articles, with cited answers.",
+)
+
+DocsOpt = Annotated[Optional[Path], typer.Option("--docs", help="Articles folder (default: the bundled seeds/).")]
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: index/).")]
+GenOpt = Annotated[
+    Optional[str],
+    typer.Option("--generator", help="'packaged' (SmolLM2 GGUF), 'none' (extractive), a model id, folder or .gguf."),
+]
+EmbOpt = Annotated[Optional[str], typer.Option("--embedder", help="'packaged' or a sentence-transformers id/folder.")]
+TopKOpt = Annotated[Optional[int], typer.Option("--top-k", min=1, max=50, help="Passages to retrieve.")]
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("sentence_transformers", "transformers", "httpx", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def make_pipeline(docs: Path | None = None, index: Path | None = None, generator: str | None = None,
+                  embedder: str | None = None):  # noqa: ANN201
+    from rag.pipeline import Pipeline
+
+    overrides = {
+        k: v
+        for k, v in {"docs_dir": docs, "index_dir": index, "generator": generator, "embedder": embedder}.items()
+        if v is not None
+    }
+    if docs is not None and not docs.is_dir():
+        _fail(f"articles folder not found: {docs}", 2)
+    return Pipeline(**overrides)
+
+
+def _guard(fn):  # noqa: ANN001, ANN202
+    """Known failures become one clear line and a non-zero exit, never a traceback."""
+    from rag.embedding import ModelLoadError
+    from rag.index import IndexError_
+    from rag.pipeline import InvalidQuestion
+
+    try:
+        return fn()
+    except (ModelLoadError, IndexError_, InvalidQuestion, FileNotFoundError, PermissionError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+@app.command("index")
+def index_cmd(
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    embedder: EmbOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Build or update the index (only new or changed articles are embedded)."""
+    _setup_logging(verbose)
+    pipe = make_pipeline(docs, index, "none", embedder)
+    report = _guard(lambda: pipe.sync(show_progress=True))
+    for s in report.skipped:
+        typer.secho(f"skipped {s}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"{report.summary()} -> {pipe.settings.index_dir} ({len(pipe.index)} passages)")
+
+
+def print_answer(ans, show_sources: bool = True) -> None:  # noqa: ANN001
+    typer.echo(ans.text)
+    if ans.rewritten_question:
+        typer.secho(f"(searched for: {ans.rewritten_question})", dim=True)
+    if show_sources and ans.citations:
+        typer.echo("\nSources:" if not ans.abstained else "\nClosest passages:")
+        for c in ans.citations:
+            typer.secho(f"[{c.n}] {c.source} (chars {c.start}-{c.end}) — {c.title}", bold=True)
+            typer.echo("    “" + " ".join(c.text.split()) + "”")
+
+
+@app.command("ask")
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    generator: GenOpt = None,
+    top_k: TopKOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Answer one question from the articles, then list the numbered sources."""
+    _setup_logging(verbose)
+    pipe = make_pipeline(docs, index, generator)
+    ans = _guard(lambda: pipe.query(question, top_k=top_k))
+    if as_json:
+        typer.echo(json.dumps(ans.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print_answer(ans)
+
+
+@app.command("eval")
+def eval_cmd(
+    qa: Annotated[Path, typer.Argument(help="QA set, JSON lines (see the eval README).", exists=True, dir_okay=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write predictions here (JSON lines).")] = None,
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    generator: GenOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print one row per question.")] = False,
+) -> None:
+    """Run every question through rag.query and print the figures of the eval README."""
+    from rag.evaluation import load_jsonl, run_eval
+
+    _setup_logging(False)
+    try:
+        items = load_jsonl(qa)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        _fail(f"{qa} is not a JSON-lines QA file: {e}", 2)
+    if not items or not all("question" in it and "id" in it for it in items):
+        _fail(f"{qa} has no items with 'id' and 'question'", 2)
+    pipe = make_pipeline(docs, index, generator)
+    _guard(pipe.warm_up)
+
+    def progress(i: int, n: int) -> None:
+        typer.echo(f"\r{i}/{n} questions", nl=i == n, err=True)
+
+    run = _guard(lambda: run_eval(items, lambda q, h: pipe.query(q, history=h), progress))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            for p in run.predictions:
+                f.write(json.dumps(p, ensure_ascii=False) + "\n")
+    if verbose:
+        for r in run.rows:
+            typer.echo(json.dumps(r))
+    s = run.summary
+    typer.echo(json.dumps(s))
+    rows = [
+        ("questions", s["n"], ""),
+        ("accuracy", s["accuracy"], "%"),
+        ("citation_hit", s["citation_hit"], "%"),
+        ("abstain_on_unanswerable", s["abstain_on_unanswerable"], "%"),
+        ("false_abstain", s["false_abstain"], "%"),
+        ("answers_with_unsupported_numbers", s["answers_with_unsupported_numbers"], "%"),
+        ("mean_f1", s["mean_f1"], ""),
+        ("retrieval recall@1/3/5", f"{s['recall@1']} / {s['recall@3']} / {s['recall@5']}", "%"),
+        ("answers generated+verified / quoted", f"{s['answers_generated_verified']} / {s['answers_quoted']}", "%"),
+        ("latency p50 / p90", f"{s.get('latency_p50_s')} / {s.get('latency_p90_s')}", " s"),
+    ]
+    for name, value, unit in rows:
+        typer.echo(f"{name:>38}: {value}{unit}")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 7860,
+    docs: DocsOpt = None,
+    index: IndexOpt = None,
+    generator: GenOpt = None,
+) -> None:
+    """Start the chat in the browser (Gradio)."""
+    _setup_logging(False)
+    from rag.ui import serve
+
+    pipe = make_pipeline(docs, index, generator)
+    _guard(lambda: serve(pipe, host=host, port=port))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Shared fixtures: real articles, the real packaged embedder, real indexes in temporary folders."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.embedding import Embedder
+from rag.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def seeds_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the bundled articles, so no test touches the repository's seeds/."""
+    dst = tmp_path_factory.mktemp("seeds")
+    for f in SEEDS.glob("*.txt"):
+        shutil.copy(f, dst / f.name)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
+    """An extractive pipeline over the seeds, with its own index folder."""
+    pipe = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path_factory.mktemp("index"), generator="none")
+    pipe.__dict__["embedder"] = embedder  # share the loaded model across fixtures
+    pipe.sync()
+    return pipe

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.evaluation import numbers
+from rag.loading import load_document
+from rag.pipeline import InvalidQuestion, Pipeline
+
+
+def _article(pipeline: Pipeline, source: str) -> str:
+    return load_document(Path(pipeline.settings.docs_dir) / source).text
+
+
+def test_answer_cites_exact_spans_of_the_articles(pipeline: Pipeline) -> None:
+    ans = pipeline.query("How many Tomahawk missiles is Japan buying?")
+    assert not ans.abstained
+    assert "400" in ans.text
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", ans.text)}
+    assert markers and markers <= {c.n for c in ans.citations}
+    for c in ans.citations:
+        assert _article(pipeline, c.source)[c.start : c.end] == c.text
+        for a, b in c.highlights:
+            assert c.text[a:b] in ans.text  # the quoted sentence is the highlighted span
+    # every number the answer states is in a passage it cites
+    assert numbers(ans.plain_text) <= numbers(" ".join(c.text for c in ans.citations))
+    assert all(s.verified and s.citations for s in ans.sentences)
+
+
+def test_off_topic_question_is_declined(pipeline: Pipeline) -> None:
+    ans = pipeline.query("What is the boiling point of mercury in Kelvin?")
+    assert ans.abstained
+    assert "do not answer" in ans.text
+    assert ans.citations, "an abstention still lists the closest passages to check"
+
+
+def test_followup_uses_history(pipeline: Pipeline) -> None:
+    history = [
+        {"role": "user", "content": "Which professor at Wased University is quoted?"},
+        {"role": "assistant", "content": "Professor Kenji Ito, a political science professor. [1]"},
+    ]
+    ans = pipeline.query("What does he argue?", history=history)
+    assert ans.rewritten_question and "Kenji Ito" in ans.rewritten_question
+    assert ans.citations[0].source == "001_0dc30543c454f561.txt"
+    standalone = pipeline.query("What does Professor Kenji Ito argue about Japan's strategy?")
+    assert standalone.rewritten_question is None
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t ", None, 42])
+def test_bad_questions_get_a_clear_error(pipeline: Pipeline, bad: object) -> None:
+    with pytest.raises(InvalidQuestion):
+        pipeline.query(bad)  # type: ignore[arg-type]
+
+
+def test_huge_question_is_truncated_not_fatal(pipeline: Pipeline) -> None:
+    ans = pipeline.query("Tomahawk missiles " * 20_000)
+    assert len(ans.question) <= pipeline.settings.max_question_chars
+    assert ans.citations
+
+
+def test_public_query_function_works_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAG_GENERATOR", "none")
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))  # keep the repo's index/ untouched
+    monkeypatch.setattr(rag, "_default", None)
+    ans = rag.query("Which air base in Okinawa is mentioned?")
+    assert isinstance(ans, rag.Answer) and not ans.abstained
+    assert "Kadena" in ans.text
+    c = ans.citations[0]
+    assert (c.source, c.title, c.chunk_id) and c.end > c.start and c.score > 0
+    again = rag.query("Which air base in Okinawa is mentioned?")
+    assert again.timings["total"] < ans.timings["total"]  # models and index were reused
