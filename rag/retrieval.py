@@ -7,6 +7,7 @@ README reports what each gives on the dev set.
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 from functools import cached_property
@@ -17,6 +18,8 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.index import Index
 from rag.types import Passage
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 _TOKEN = re.compile(r"(?u)\b\w+\b")
 _POSSESSIVE = re.compile(r"'s\b")
