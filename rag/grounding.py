@@ -54,6 +54,7 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(dollar|monetary) (value|amount|figure)\b|\bhow much money\b|\bhow much did .* (cost|pay)\b", re.I), "money"),
     (re.compile(r"\bhow (many|much)\b|\bwhat (number|amount|rate|figure|size|total)\b|\bby how\b", re.I), "number"),
     (re.compile(r"^\s*(who|whom)\b|\bwho (is|was|are|were|wrote|said|leads|heads|met)\b", re.I), "person"),
+    (re.compile(r"^\s*where\b|\bin which (city|country|place)\b", re.I), "place"),
 ]
 
 
@@ -120,6 +121,8 @@ def has_answer_type(kind: str | None, sentence: str, question: str) -> bool:
         m = _WHO_IS.match(question)
         if m and not all(t in tokenize(sentence) for t in tokenize(m.group("np"))):
             return False
+        return bool(_novel_names(sentence, question))
+    if kind == "place":
         return bool(_novel_names(sentence, question))
     return True
 
@@ -191,8 +194,12 @@ class Grounder:
         got = sum(self.weight(t) for t in set(question_terms) if t in have)
         return got / total if total else 0.0
 
-    def candidates(self, question: str, passages: list[Passage], max_passages: int = 5) -> list[Candidate]:
-        """Every sentence of the top passages, scored; best first."""
+    def candidates(
+        self, question: str, passages: list[Passage], max_passages: int = 5, asked: str | None = None
+    ) -> list[Candidate]:
+        """Every sentence of the top passages, scored; best first. ``question`` is what retrieval
+        used (a follow-up carries its context); ``asked`` is what the user typed, which decides
+        the kind of answer wanted."""
         cands: list[Candidate] = []
         for pi, p in enumerate(passages[:max_passages]):
             text = p.chunk.text
@@ -204,11 +211,12 @@ class Grounder:
         vecs = self.embedder.encode([question] + [c.text for c in cands], batch_size=16)
         sims = vecs[1:] @ vecs[0]
         q_terms = tokenize(question)
-        kind = answer_type(question)
+        asked = asked or question
+        kind = answer_type(asked)
         for c, sim in zip(cands, sims):
             c.similarity = float(sim)
             c.coverage = self.coverage(q_terms, c.text)
-            c.typed = has_answer_type(kind, c.text, question)
+            c.typed = has_answer_type(kind, c.text, asked)
             c.score = support_score(c.similarity, c.coverage, c.passage_index) if c.typed else 0.0
             if is_heading(c.text):
                 c.score *= 0.7
@@ -232,3 +240,154 @@ def support_score(similarity: float, coverage: float, passage_rank: int) -> floa
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a @ b.T
+
+
+# --- verifying a generated draft ------------------------------------------------------------
+_NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_NAME_TOKEN = re.compile(r"\b[A-Z][\w'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
+_SENTENCE_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
+_COMMON_CAPS = {
+    "the", "a", "an", "this", "that", "these", "those", "it", "its", "in", "on", "at", "as", "by", "for",
+    "and", "but", "or", "so", "yes", "no", "they", "he", "she", "we", "i", "there", "their", "his", "her",
+    "according", "both", "also", "however", "while", "with", "from", "after", "before", "during", "since",
+}
+
+
+def split_draft(draft: str) -> list[tuple[str, list[int]]]:
+    """Draft sentences with the [n] markers that belong to them (a marker right after a full stop,
+    which a sentence splitter puts at the start of the next sentence, belongs to the one before)."""
+    text = " ".join(draft.split())
+    if not text:
+        return []
+    # "… debt. [1] It is …" -> "… debt [1]. It is …": markers inside the sentence they close.
+    text = re.sub(r"([.!?])\s*((?:\[\d+\]\s*)+)", lambda m: " " + m.group(2).strip() + m.group(1) + " ", text)
+    pieces = [text[a:b] for a, b in sentence_spans(text)]
+    out: list[tuple[str, list[int]]] = []
+    for piece in pieces:
+        lead = _SENTENCE_MARKERS.match(piece)
+        if lead and out:
+            out[-1][1].extend(int(n) for n in MARKER.findall(lead.group(0)))
+            piece = piece[lead.end():]
+        nums = [int(n) for n in MARKER.findall(piece)]
+        body = strip_markers(piece).strip()
+        if body:
+            out.append((body, nums))
+    return out
+
+
+def claims(sentence: str) -> tuple[set[str], set[str]]:
+    """The checkable facts of a sentence: its numbers and its names (capitalized words)."""
+    nums = {n.replace(",", "").rstrip(".") for n in _NUMBER_TOKEN.findall(sentence)}
+    nums |= {w.lower() for w in re.findall(rf"\b({_NUMBER_WORDS})\b", sentence, re.I)}
+    names = set()
+    for m in _NAME_TOKEN.finditer(sentence):
+        word = m.group(0).rstrip(".'’")
+        if word.lower() in _COMMON_CAPS or word.lower() in _NUMBER_WORDS.split("|"):
+            continue
+        names.add(word.lower().replace("’", "'"))
+    return nums, names
+
+
+def unsupported_claims(sentence: str, passage: str) -> list[str]:
+    """Numbers and names of ``sentence`` that ``passage`` does not contain."""
+    nums, names = claims(sentence)
+    p_nums, p_names = claims(passage)
+    low = passage.lower().replace("’", "'")
+    missing = [n for n in nums if n not in p_nums and not re.search(rf"\b{re.escape(n)}\b", low)]
+    missing += [n for n in names if n not in p_names and n not in low]
+    return missing
+
+
+@dataclass
+class Verdict:
+    text: str  # the draft sentence, markers removed
+    cited: list[int]  # markers the model wrote (1-based, into the prompt's passages)
+    supported_by: int | None = None  # passage number that supports it, if any
+    reason: str = ""  # why it was rejected, for the UI and for debugging
+    similarity: float = 0.0
+    span: tuple[int, int] | None = None  # the closest sentence of the supporting passage
+
+    @property
+    def ok(self) -> bool:
+        return self.supported_by is not None
+
+
+class Verifier:
+    """Checks each sentence of a draft against the passage it cites (or, failing that, any passage).
+
+    A sentence passes when every number and name in it appears in the passage, most of its content
+    words do, its meaning is close to some sentence of the passage, and it adds something the
+    question did not already say (restating the question is not an answer)."""
+
+    def __init__(self, embedder: Embedder, min_similarity: float = 0.6, min_coverage: float = 0.6) -> None:
+        self.embedder = embedder
+        self.min_similarity = min_similarity
+        self.min_coverage = min_coverage
+
+    def verify(
+        self,
+        draft: str,
+        question: str,
+        passages: list[str],
+        focus: list[list[tuple[int, int]]] | None = None,
+        asked: str | None = None,
+    ) -> list[Verdict]:
+        """``focus[i]`` lists the spans of passage i that answer the question (the strongest
+        evidence); a sentence must rest on one of them, not on a true but beside-the-point one.
+        ``asked`` is the user's own wording (decides the kind of answer wanted)."""
+        sentences = split_draft(draft)
+        if not sentences or not passages:
+            return [Verdict(s, c, reason="no passages") for s, c in sentences]
+        offsets = [sentence_spans(p) or [(0, len(p))] for p in passages]
+        spans = [[p[a:b] for a, b in group] for p, group in zip(passages, offsets)]
+        flat = [s for group in spans for s in group]
+        flat_offsets = [o for group in offsets for o in group]
+        vecs = self.embedder.encode([s for s, _ in sentences] + flat, batch_size=16)
+        s_vecs, p_vecs = vecs[: len(sentences)], vecs[len(sentences):]
+        owner = [i for i, group in enumerate(spans) for _ in group]
+        sims = s_vecs @ p_vecs.T  # (draft sentences, passage sentences)
+        q_terms = set(tokenize(question))
+        asked = asked or question
+        kind = answer_type(asked)
+        allowed = [
+            j for j, (o, off) in enumerate(zip(owner, flat_offsets)) if focus is None or off in focus[o]
+        ]
+        verdicts = []
+        for si, (text, cited) in enumerate(sentences):
+            verdict = Verdict(text, cited)
+            terms = tokenize(text)
+            novel = [t for t in terms if t not in q_terms]
+            if not novel:
+                verdict.reason = "restates the question"
+            elif not has_answer_type(kind, text, asked):
+                verdict.reason = f"does not contain the {kind} asked for"
+            else:
+                order = [n for n in cited if 1 <= n <= len(passages)]
+                order += [n for n in range(1, len(passages) + 1) if n not in order]
+                for n in order:
+                    passage = passages[n - 1]
+                    missing = unsupported_claims(text, passage)
+                    basis = [j for j in allowed if owner[j] == n - 1]
+                    if not basis:
+                        verdict.reason = verdict.reason or f"[{n}] holds none of the strongest evidence"
+                        continue
+                    best_j = max(basis, key=lambda j: sims[si, j])
+                    sim = float(sims[si, best_j])
+                    # Words must come from that sentence or its neighbours, not from anywhere.
+                    local = " ".join(flat[k] for k in (best_j - 1, best_j, best_j + 1) if 0 <= k < len(flat) and owner[k] == n - 1)
+                    have = set(tokenize(local))
+                    coverage = sum(t in have for t in terms) / max(1, len(terms))
+                    if missing:
+                        verdict.reason = f"[{n}] does not contain {', '.join(sorted(missing)[:3])}"
+                    elif coverage < self.min_coverage:
+                        verdict.reason = f"[{n}] covers only {coverage:.0%} of its words"
+                    elif sim < self.min_similarity:
+                        verdict.reason = f"[{n}] says something else (similarity {sim:.2f})"
+                    elif not any(t in have for t in novel):
+                        verdict.reason = "adds nothing from the passage"
+                    else:
+                        verdict.supported_by, verdict.similarity, verdict.reason = n, sim, ""
+                        verdict.span = flat_offsets[best_j]
+                        break
+            verdicts.append(verdict)
+        return verdicts

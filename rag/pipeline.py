@@ -1,18 +1,27 @@
 """The query pipeline: the one place where the components are composed.
 
-question -> (follow-up rewrite) -> hybrid retrieval -> answer (extractive, or generated and then
-verified) -> Answer with citations. Models and the index load lazily on first use and are reused.
+question -> follow-up rewrite -> hybrid retrieval -> sentence support scores
+  -> too little support: decline, listing the closest passages
+  -> else, with a generator: draft from the best evidence, verify every sentence, keep what the
+     cited passage supports; nothing left -> quote the best sentence
+  -> else (no generator): quote the best sentences
+Models and the index load lazily on first use and are then reused.
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 
 from rag.embedding import Embedder
-from rag.grounding import Candidate, Grounder, continues, next_sentence
+from rag.generation import Generator, ModelSource, resolve_generator
+from rag.grounding import Candidate, Grounder, Verdict, Verifier, continues, next_sentence
 from rag.index import BuildReport, Index, IndexStore, sync_index
+from rag.prompting import build_messages
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.settings import Settings
@@ -21,10 +30,29 @@ from rag.types import Answer, Citation, Passage, Sentence
 log = logging.getLogger(__name__)
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
+MAX_PROMPT_PASSAGES = 3
 
 
 class InvalidQuestion(ValueError):
     """The question cannot be asked as given (empty, not text); the message says why."""
+
+
+@dataclass
+class Evidence:
+    """What retrieval and grounding found for one question."""
+
+    question: str
+    query: str  # standalone question used for retrieval (== question unless rewritten)
+    passages: list[Passage]
+    candidates: list[Candidate]  # passage sentences, best supported first
+
+    @property
+    def support(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+    @property
+    def rewritten(self) -> str | None:
+        return self.query if self.query != self.question else None
 
 
 class Pipeline:
@@ -34,6 +62,8 @@ class Pipeline:
         self._lock = threading.RLock()
         self._index: Index | None = None
         self.last_build: BuildReport | None = None
+        # Fail fast on a generator setting that cannot work (missing file, bad folder).
+        self.generator_source: ModelSource | None = resolve_generator(self.settings.generator)
 
     # --- components, built once on first use ----------------------------------------------
     @cached_property
@@ -82,10 +112,23 @@ class Pipeline:
         bm25 = self.retriever.bm25
         return Grounder(self.embedder, bm25.idf, bm25.n)
 
+    @cached_property
+    def verifier(self) -> Verifier:
+        return Verifier(self.embedder, self.settings.verify_similarity, self.settings.verify_coverage)
+
+    @cached_property
+    def generator(self) -> Generator | None:
+        if self.generator_source is None:
+            return None
+        return Generator(self.generator_source, self.settings.cache_dir, self.settings.max_new_tokens)
+
     def warm_up(self) -> None:
-        """Load everything a first question needs, so it is not slow for the user who asks it."""
+        """Load everything a first question needs (index, embedder, generator), so startup fails
+        loudly on a broken model and the first user does not wait."""
         _ = self.grounder
         self.embedder.encode_query("warm up")
+        if self.generator is not None:
+            self.generator.load()
 
     # --- asking ----------------------------------------------------------------------------
     def _check_question(self, question: object) -> str:
@@ -100,35 +143,115 @@ class Pipeline:
         query = rewrite_followup(question, history)
         return query, self.retriever.retrieve(query, top_k or self.settings.top_k)
 
+    def gather(self, question: str, history: list[dict] | None = None, top_k: int | None = None) -> Evidence:
+        query, passages = self.retrieve(question, history, top_k)
+        return Evidence(question, query, passages, self.grounder.candidates(query, passages, asked=question))
+
     def query(self, question: str, history: list[dict] | None = None, top_k: int | None = None) -> Answer:
+        """The verified Answer (the last item of ``query_stream``)."""
+        answer = None
+        for item in self.query_stream(question, history, top_k):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def query_stream(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None
+    ) -> Iterator[str | Answer]:
+        """Draft text as the model writes it (``str`` pieces), then the verified ``Answer``.
+
+        The final answer may differ from the draft (unsupported sentences dropped, or replaced by a
+        quote); ``Answer.draft`` keeps the draft and ``Answer.notes`` says what changed and why."""
         t0 = time.perf_counter()
         question = self._check_question(question)
         with self._lock:
-            query, passages = self.retrieve(question, history, top_k)
+            ev = self.gather(question, history, top_k)
             t1 = time.perf_counter()
-            cands = self.grounder.candidates(query, passages)
-            answer = self._extractive(question, query, passages, cands)
-        answer.timings = {
-            "retrieve": t1 - t0,
-            "answer": time.perf_counter() - t1,
-            "total": time.perf_counter() - t0,
-        }
-        answer.support = cands[0].score if cands else 0.0
-        return answer
+            timings = {"retrieve": t1 - t0}
+            if ev.support < self.settings.min_support:
+                answer = self._abstain(ev)
+            elif self.generator is None:
+                answer = self._extractive(ev)
+            else:
+                draft_parts: list[str] = []
+                first_token: float | None = None
+                for piece in self.generator.stream(self._prompt(ev)):
+                    if first_token is None:
+                        first_token = time.perf_counter()
+                    draft_parts.append(piece)
+                    yield piece
+                    if "\n\n" in "".join(draft_parts):
+                        break  # one paragraph is all we asked for
+                if first_token is not None:
+                    timings["first_token"] = first_token - t0
+                answer = self._verified(ev, "".join(draft_parts))
+        answer.support = ev.support
+        answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
+        yield answer
 
     # --- answer assembly -------------------------------------------------------------------
-    def _extractive(self, question: str, query: str, passages: list[Passage], cands: list[Candidate]) -> Answer:
-        rewritten = query if query != question else None
-        best = cands[0] if cands else None
-        if best is None or best.score < self.settings.min_support:
-            return self._abstain(question, rewritten, passages)
+    def _prompt_passages(self, ev: Evidence) -> list[int]:
+        """Indices into ``ev.passages`` of the passages holding the best-supported sentences."""
+        chosen: list[int] = []
+        for c in ev.candidates:
+            if c.passage_index not in chosen and c.score >= self.settings.min_support * 0.8:
+                chosen.append(c.passage_index)
+            if len(chosen) == MAX_PROMPT_PASSAGES:
+                break
+        return chosen or [0]
+
+    def _prompt(self, ev: Evidence) -> list[dict]:
+        """A small model does best with little to read: each prompt passage shows only its best
+        two sentences (in article order); the citation still points at the whole passage."""
+        excerpts: list[Passage] = []
+        for pi in self._prompt_passages(ev):
+            best = sorted([c for c in ev.candidates if c.passage_index == pi][:2], key=lambda c: c.start)
+            p = ev.passages[pi]
+            text = " ".join(c.text for c in best) or p.chunk.text
+            excerpts.append(Passage(p.chunk.__class__(**{**p.chunk.to_dict(), "text": text}), p.score))
+        return build_messages(ev.query, excerpts)
+
+    def _verified(self, ev: Evidence, draft: str) -> Answer:
+        prompt_idx = self._prompt_passages(ev)
+        texts = [ev.passages[i].chunk.text for i in prompt_idx]
+        # The sentences an answer may rest on: the strongest evidence, not merely true statements.
+        strong = [c for c in ev.candidates if c.score >= ev.support - self.settings.focus_margin]
+        focus = [[(c.start, c.end) for c in strong if c.passage_index == i] for i in prompt_idx]
+        verdicts = self.verifier.verify(_first_paragraph(draft), ev.query, texts, focus, asked=ev.question)
+        kept = [v for v in verdicts if v.ok]
+        notes = [f"dropped “{v.text}”: {v.reason}" for v in verdicts if not v.ok]
+        if not kept:
+            answer = self._extractive(ev)
+            answer.draft = draft
+            answer.notes = notes + ["nothing in the draft could be verified; quoting the best evidence instead"]
+            return answer
+        citations: list[Citation] = []
+        number_of: dict[int, int] = {}
+        sentences: list[Sentence] = []
+        for v in kept:
+            pi = prompt_idx[v.supported_by - 1]  # type: ignore[operator]
+            if pi not in number_of:
+                number_of[pi] = len(citations) + 1
+                citations.append(_citation(number_of[pi], ev.passages[pi]))
+            cit = citations[number_of[pi] - 1]
+            if v.span and v.span not in cit.highlights:
+                cit.highlights.append(v.span)
+            if v.supported_by not in v.cited:
+                notes.append(f"“{v.text}” cited {v.cited or 'nothing'}; re-attributed to the passage that supports it")
+            sentences.append(Sentence(v.text, [cit.n], verified=True, kind="generated"))
+        text = " ".join(f"{_no_final_stop(s.text)} [{s.citations[0]}]." for s in sentences)
+        return Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages, draft=draft, notes=notes)
+
+    def _extractive(self, ev: Evidence) -> Answer:
+        best = ev.candidates[0]
         chosen = [best]
-        follow = next_sentence(passages[best.passage_index].chunk.text, best)
+        follow = next_sentence(ev.passages[best.passage_index].chunk.text, best)
         if follow is not None and continues(best.text, follow.text):
             chosen.append(follow)  # the fact runs on into the next sentence
         else:
             # A second sentence when nearly as well supported ("multi" questions span passages).
-            for c in cands[1:]:
+            for c in ev.candidates[1:]:
                 if c.score >= max(best.score - 0.04, self.settings.min_support) and c.text != best.text:
                     chosen.append(c)
                     break
@@ -138,23 +261,34 @@ class Pipeline:
         for c in chosen:
             if c.passage_index not in number_of:
                 number_of[c.passage_index] = len(citations) + 1
-                citations.append(_citation(number_of[c.passage_index], passages[c.passage_index]))
+                citations.append(_citation(number_of[c.passage_index], ev.passages[c.passage_index]))
             cit = citations[number_of[c.passage_index] - 1]
             cit.highlights.append((c.start, c.end))
             sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
         text = " ".join(f"“{s.text}” [{s.citations[0]}]" for s in sentences)
-        return Answer(text, False, citations, sentences, question, rewritten, passages)
+        return Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages)
 
-    def _abstain(self, question: str, rewritten: str | None, passages: list[Passage]) -> Answer:
-        closest = [_citation(i + 1, p) for i, p in enumerate(passages[:3])]
+    def _abstain(self, ev: Evidence) -> Answer:
+        closest = [_citation(i + 1, p) for i, p in enumerate(ev.passages[:3])]
         text = NOT_IN_ARTICLES
         if closest:
             text += " The closest passages are listed below; they may help: " + ", ".join(
                 f"[{c.n}] {c.title[:60]}" for c in closest
             )
-        return Answer(text, True, closest, [], question, rewritten, passages)
+        return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages)
+
+
+def _first_paragraph(draft: str) -> str:
+    return draft.strip().split("\n\n")[0]
+
+
+def _no_final_stop(text: str) -> str:
+    return re.sub(r"[.!;:]+$", "", text.strip())
 
 
 def _citation(n: int, p: Passage) -> Citation:
     c = p.chunk
     return Citation(n, c.source, c.title, c.id, c.text, c.start, c.end, round(p.score, 4))
+
+
+__all__ = ["Evidence", "InvalidQuestion", "NOT_IN_ARTICLES", "Pipeline", "Verdict"]

