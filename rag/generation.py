@@ -89,8 +89,9 @@ def _file_digest(path: Path) -> str:
 class Generator:
     """Loads once (thread-safe), then drafts answers from chat messages, greedily by default."""
 
-    def __init__(self, source: ModelSource, cache_dir: Path, max_new_tokens: int = 96) -> None:
+    def __init__(self, source: ModelSource, cache_dir: Path, max_new_tokens: int = 96, dtype: str = "float32") -> None:
         self.source = source
+        self.dtype = dtype
         self.cache_dir = Path(cache_dir)
         self.max_new_tokens = max_new_tokens
         self._lock = threading.Lock()
@@ -111,7 +112,7 @@ class Generator:
         if (cached / "model.safetensors").is_file() and (cached / "config.json").is_file():
             try:
                 tok = AutoTokenizer.from_pretrained(str(cached))
-                model = AutoModelForCausalLM.from_pretrained(str(cached))
+                model = AutoModelForCausalLM.from_pretrained(str(cached), dtype=self._torch_dtype())
                 self.loaded_from = f"cache {cached}"
                 return tok, model
             except Exception as e:  # noqa: BLE001 - a broken cache is rebuilt, not fatal
@@ -121,7 +122,7 @@ class Generator:
         tok = AutoTokenizer.from_pretrained(self.source.location, gguf_file=self.source.gguf_file)
         model = AutoModelForCausalLM.from_pretrained(self.source.location, gguf_file=self.source.gguf_file)
         self.loaded_from = f"gguf {self.source.label}"
-        try:  # cache atomically: a half-written folder is never picked up
+        try:  # cache atomically (the exact float32 de-quantized weights, whatever dtype runs): a half-written folder is never picked up
             tmp = cached.parent / f".tmp-{uuid.uuid4().hex[:8]}"
             tmp.mkdir(parents=True, exist_ok=True)
             save_model(model, str(tmp / "model.safetensors"))
@@ -136,7 +137,15 @@ class Generator:
         except OSError as e:
             log.warning("could not cache converted weights in %s: %s", cached, e)
             shutil.rmtree(tmp, ignore_errors=True)
-        return tok, model
+        return tok, model.to(self._torch_dtype())
+
+    def _torch_dtype(self):  # noqa: ANN202
+        import torch
+
+        try:
+            return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[self.dtype]
+        except KeyError:
+            raise ModelLoadError(f"generator dtype must be float32, bfloat16 or float16, not {self.dtype!r}") from None
 
     def load(self) -> None:
         with self._lock:
@@ -149,7 +158,7 @@ class Generator:
                     tok, model = self._load_gguf()
                 else:
                     tok = AutoTokenizer.from_pretrained(self.source.location)
-                    model = AutoModelForCausalLM.from_pretrained(self.source.location)
+                    model = AutoModelForCausalLM.from_pretrained(self.source.location, dtype=self._torch_dtype())
                     self.loaded_from = self.source.label
             except ModelLoadError:
                 raise
@@ -161,6 +170,18 @@ class Generator:
             if tok.pad_token_id is None:
                 tok.pad_token = tok.eos_token
             self._tokenizer, self._model = tok, model
+
+    def load_async(self) -> None:
+        """Start loading in the background (overlaps with retrieval); ``load`` waits for it.
+        A failure there is not lost: ``load`` runs again in the caller and raises it."""
+        if self._model is None and not self._lock.locked():
+            threading.Thread(target=self._load_quietly, daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except Exception:  # noqa: BLE001 - reported by the caller's own load()
+            pass
 
     @property
     def tokenizer(self):  # noqa: ANN201
@@ -207,6 +228,9 @@ class Generator:
                         repetition_penalty=1.1,
                         streamer=streamer,
                         pad_token_id=self.tokenizer.pad_token_id,
+                        # One paragraph is the answer; what small models add after it is chatter.
+                        stop_strings=["\n"],
+                        tokenizer=self.tokenizer,
                     )
             except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
                 errors.append(e)

@@ -120,11 +120,14 @@ class Pipeline:
     def generator(self) -> Generator | None:
         if self.generator_source is None:
             return None
-        return Generator(self.generator_source, self.settings.cache_dir, self.settings.max_new_tokens)
+        s = self.settings
+        return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype)
 
     def warm_up(self) -> None:
         """Load everything a first question needs (index, embedder, generator), so startup fails
         loudly on a broken model and the first user does not wait."""
+        if self.generator is not None:
+            self.generator.load_async()
         _ = self.grounder
         self.embedder.encode_query("warm up")
         if self.generator is not None:
@@ -165,6 +168,8 @@ class Pipeline:
         quote); ``Answer.draft`` keeps the draft and ``Answer.notes`` says what changed and why."""
         t0 = time.perf_counter()
         question = self._check_question(question)
+        if self.generator is not None:
+            self.generator.load_async()
         with self._lock:
             ev = self.gather(question, history, top_k)
             t1 = time.perf_counter()
