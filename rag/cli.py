@@ -52,7 +52,7 @@ def make_pipeline(docs: Path | None = None, index: Path | None = None, generator
     }
     if docs is not None and not docs.is_dir():
         _fail(f"articles folder not found: {docs}", 2)
-    return Pipeline(**overrides)
+    return _guard(lambda: Pipeline(**overrides))
 
 
 def _guard(fn):  # noqa: ANN001, ANN202

@@ -23,6 +23,8 @@ EXAMPLES = [
 def render(ans: Answer) -> str:
     """Answer text plus its numbered sources, as Markdown."""
     lines = [ans.text if not ans.abstained else f"**{ans.text}**"]
+    if ans.draft is not None and ans.notes:
+        lines.append("\n<sub>Checked against the sources: " + "; ".join(ans.notes) + "</sub>")
     if ans.citations:
         lines.append("\n**Sources**" if not ans.abstained else "\n**Closest passages**")
         for c in ans.citations:
@@ -34,12 +36,18 @@ def render(ans: Answer) -> str:
 def build_app(pipe: Pipeline):  # noqa: ANN201 - gr.Blocks
     import gradio as gr
 
-    def respond(message: str, history: list[dict]) -> str:
+    def respond(message: str, history: list[dict]):  # noqa: ANN202 - streams str
         turns = [{"role": t["role"], "content": _text(t["content"])} for t in history or []]
         try:
-            return render(pipe.query(message, history=turns))
+            draft = ""
+            for item in pipe.query_stream(message, history=turns):
+                if isinstance(item, Answer):
+                    yield render(item)
+                else:
+                    draft += item
+                    yield f"*drafting, not yet verified…*\n\n{draft}"
         except InvalidQuestion as e:
-            return f"⚠️ {e}"
+            yield f"⚠️ {e}"
 
     return gr.ChatInterface(
         respond,
