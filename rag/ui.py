@@ -1,62 +1,122 @@
-"""The chat in the browser (Gradio). Every answer goes through ``Pipeline.query``: no second path.
+"""The chat in the browser (Gradio Blocks). Every answer goes through ``Pipeline.query_stream``:
+there is no second code path, so what the browser shows is what ``rag.query`` returns.
 
-This is the first cut: a chat with cited answers and the sources listed under each answer. The
-full interface (streaming, highlighted sources panel, article upload) is tracked separately.
+Chat on the left, the sources of the latest answer on the right (each passage with its article,
+file, score and the supporting sentence highlighted), an Articles tab to see and add articles, and
+a JSON endpoint ``/ask`` for programs (``gradio_client``).
 """
 from __future__ import annotations
 
+import html
 import logging
 import os
+import re
+from pathlib import Path
 
+from rag.articles import MAX_UPLOAD_BYTES, add_article
+from rag.embedding import ModelLoadError
+from rag.index import IndexError_
 from rag.pipeline import InvalidQuestion, Pipeline
-from rag.types import Answer
+from rag.types import Answer, Citation
 
 log = logging.getLogger(__name__)
 
 EXAMPLES = [
     "How much U.S. debt does Japan hold?",
     "Which air base in Okinawa is mentioned?",
-    "What did Trump and Takaichi pledge?",
+    "What did Trump and Takaichi pledge for Japan-U.S. relations?",
+    "How many Tomahawk cruise missiles is Japan acquiring?",
 ]
 
+CSS = """
+.cite { display:inline-block; padding:0 .45em; margin:0 .1em; border-radius:.7em; font-size:.8em;
+        background:#dbeafe; color:#1e40af !important; text-decoration:none !important; font-weight:600; }
+.src { border:1px solid #e5e7eb; border-radius:.5em; padding:.6em .8em; margin-bottom:.6em; }
+.src:target, .src.active { border-color:#2563eb; box-shadow:0 0 0 2px #bfdbfe; }
+.src-head { font-weight:600; } .src-meta { color:#6b7280; font-size:.85em; }
+.src-text { margin-top:.4em; font-size:.92em; line-height:1.45; }
+mark.support { background:#fef08a; padding:0 .1em; }
+.abstain-box { border-left:4px solid #f59e0b; background:#fffbeb; padding:.5em .8em; }
+.kind { font-size:.75em; color:#6b7280; }
+.quoted { font-style:italic; }
+"""
 
-def render(ans: Answer) -> str:
-    """Answer text plus its numbered sources, as Markdown."""
-    lines = [ans.text if not ans.abstained else f"**{ans.text}**"]
-    if ans.draft is not None and ans.notes:
-        lines.append("\n<sub>Checked against the sources: " + "; ".join(ans.notes) + "</sub>")
-    if ans.citations:
-        lines.append("\n**Sources**" if not ans.abstained else "\n**Closest passages**")
-        for c in ans.citations:
-            quote = " ".join(c.text.split())
-            lines.append(f"\n[{c.n}] *{c.title}* — `{c.source}` (chars {c.start}–{c.end})\n> {quote}")
-    return "\n".join(lines)
+
+# --- rendering (pure functions: testable without a browser) ---------------------------------
+def _cite_links(text: str) -> str:
+    return re.sub(r"\[(\d+)\]", r'<a class="cite" href="#src-\1" title="source \1">[\1]</a>', text)
 
 
-def build_app(pipe: Pipeline):  # noqa: ANN201 - gr.Blocks
-    import gradio as gr
+def answer_markdown(ans: Answer) -> str:
+    """The chat message: sentences with clickable [n] chips; quotes look different from
+    generated-and-verified sentences; an abstention looks like a warning, not an answer."""
+    if ans.abstained:
+        return (
+            '<div class="abstain-box">⚠️ <b>Not in the articles.</b> '
+            + html.escape(ans.text.split(" The closest")[0])
+            + " The closest passages are shown under Sources.</div>"
+        )
+    parts = []
+    for s in ans.sentences:
+        marks = "".join(f"[{n}]" for n in s.citations)
+        if s.kind == "quoted":
+            parts.append(f'<span class="quoted">“{html.escape(s.text)}”</span> {_cite_links(marks)}')
+        else:
+            parts.append(f"{html.escape(s.text)} {_cite_links(marks)}")
+    body = " ".join(parts) or html.escape(ans.text)
+    kinds = {s.kind for s in ans.sentences}
+    legend = []
+    if "generated" in kinds:
+        legend.append("✓ written by the local model and checked against the cited passages")
+    if "quoted" in kinds:
+        legend.append("❝ quoted word for word from the cited passages")
+    if ans.notes:
+        legend.append(f"{len(ans.notes)} change(s) to the draft — see Sources")
+    return body + ('<br><span class="kind">' + " · ".join(legend) + "</span>" if legend else "")
 
-    def respond(message: str, history: list[dict]):  # noqa: ANN202 - streams str
-        turns = [{"role": t["role"], "content": _text(t["content"])} for t in history or []]
-        try:
-            draft = ""
-            for item in pipe.query_stream(message, history=turns):
-                if isinstance(item, Answer):
-                    yield render(item)
-                else:
-                    draft += item
-                    yield f"*drafting, not yet verified…*\n\n{draft}"
-        except InvalidQuestion as e:
-            yield f"⚠️ {e}"
 
-    return gr.ChatInterface(
-        respond,
-        title="rag — ask the articles",
-        description="Answers come only from the indexed articles, with numbered sources.",
-        examples=EXAMPLES,
-        api_name="ask",
-        flagging_mode="never",
-    )
+def _highlighted(c: Citation) -> str:
+    out, pos = [], 0
+    for a, b in sorted(c.highlights):
+        if a < pos:
+            continue
+        out.append(html.escape(c.text[pos:a]))
+        out.append(f'<mark class="support">{html.escape(c.text[a:b])}</mark>')
+        pos = b
+    out.append(html.escape(c.text[pos:]))
+    return "".join(out)
+
+
+def sources_html(ans: Answer | None) -> str:
+    if ans is None:
+        return '<div class="src-meta">Sources of the latest answer appear here.</div>'
+    head = "Closest passages (the articles do not answer this)" if ans.abstained else "Sources"
+    blocks = [f"<h3>{head}</h3>"]
+    if ans.rewritten_question:
+        blocks.append(f'<div class="src-meta">Searched for: {html.escape(ans.rewritten_question)}</div>')
+    for c in ans.citations:
+        blocks.append(
+            f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] {html.escape(c.title)}</div>'
+            f'<div class="src-meta">{html.escape(c.source)} · characters {c.start}–{c.end} · score {c.score:.3f}</div>'
+            f'<div class="src-text">{_highlighted(c)}</div></div>'
+        )
+    if ans.notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in ans.notes)
+        blocks.append(f'<details><summary class="src-meta">How the draft was checked</summary><ul>{items}</ul></details>')
+    return "".join(blocks)
+
+
+def answer_json(ans: Answer) -> dict:
+    d = ans.to_dict()
+    d["plain_text"] = ans.plain_text
+    return d
+
+
+def articles_rows(pipe: Pipeline) -> list[list]:
+    return [
+        [meta.get("title", ""), source, meta.get("chunks", 0)]
+        for source, meta in sorted(pipe.index.documents.items())
+    ]
 
 
 def _text(content: object) -> str:
@@ -65,16 +125,124 @@ def _text(content: object) -> str:
     if isinstance(content, list):
         return " ".join(_text(c) for c in content)
     if isinstance(content, dict):
-        return str(content.get("text", ""))
+        return str(content.get("text", content.get("value", "")))
     return str(content)
+
+
+# --- the app ---------------------------------------------------------------------------------
+def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):  # noqa: ANN201 - gr.Blocks
+    import gradio as gr
+
+    def respond(message: str, chat: list[dict], turns: list[dict]):  # noqa: ANN202
+        chat = list(chat or [])
+        turns = list(turns or [])
+        message = (message or "").strip()
+        if not message:
+            yield chat, turns, gr.update(), ""
+            return
+        chat.append({"role": "user", "content": message})
+        chat.append({"role": "assistant", "content": "…"})
+        yield chat, turns, gr.update(), ""
+        try:
+            draft = ""
+            for item in pipe.query_stream(message, history=turns):
+                if isinstance(item, Answer):
+                    chat[-1] = {"role": "assistant", "content": answer_markdown(item)}
+                    turns += [{"role": "user", "content": message}, {"role": "assistant", "content": item.plain_text}]
+                    yield chat, turns, sources_html(item), ""
+                else:
+                    draft += item
+                    chat[-1] = {"role": "assistant", "content": f"<i>drafting (not yet checked)…</i> {html.escape(draft)}"}
+                    yield chat, turns, gr.update(), ""
+        except InvalidQuestion as e:
+            chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(e))}"}
+            yield chat, turns, gr.update(), ""
+        except (ModelLoadError, IndexError_) as e:
+            chat[-1] = {"role": "assistant", "content": f"⚠️ Something is wrong with the setup: {html.escape(str(e))}"}
+            yield chat, turns, gr.update(), ""
+
+    def new_chat():  # noqa: ANN202
+        return [], [], sources_html(None), ""
+
+    def ask(question: str, history: list[dict] | None = None) -> dict:
+        """JSON API: the answer, its citations and sentences (see README)."""
+        try:
+            return answer_json(pipe.query(question, history=history or None))
+        except InvalidQuestion as e:
+            return {"error": str(e)}
+
+    def upload(files: list | None):  # noqa: ANN202
+        if not files:
+            return gr.update(), "No file chosen."
+        docs_dir = Path(pipe.settings.docs_dir)
+        known = {m["hash"] for m in pipe.index.documents.values()}
+        results = []
+        for f in files:
+            path = Path(f if isinstance(f, str) else getattr(f, "name", f))
+            original = getattr(f, "orig_name", None) or path.name
+            try:
+                size = path.stat().st_size
+                data = b"" if size > max_upload_bytes else path.read_bytes()
+            except OSError as e:
+                results.append(f"✗ {original}: cannot read the upload ({e})")
+                continue
+            if size > max_upload_bytes:
+                results.append(f"✗ {original}: {size / 1e6:.1f} MB is over the {max_upload_bytes / 1e6:.0f} MB limit")
+                continue
+            r = add_article(docs_dir, original, data, known, max_upload_bytes)
+            results.append(("✓ " if r.ok else "✗ ") + r.message)
+        if any(line.startswith("✓") for line in results):
+            report = pipe.sync()
+            results.append(f"index: {report.summary()}")
+        return articles_rows(pipe), "\n".join(f"- {line}" for line in results)
+
+    with gr.Blocks(title="rag — ask the articles", analytics_enabled=False) as demo:
+        gr.Markdown("## rag — ask the articles\nAnswers come only from the indexed articles; every claim cites its passage.")
+        turns = gr.State([])  # per browser session: the conversation as passed to rag.query
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Chat", height=480, sanitize_html=False, elem_id="chat")
+                    box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, elem_id="question")
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        clear = gr.Button("New chat", elem_id="new-chat")
+                    gr.Examples(EXAMPLES, inputs=box, label="Try")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(sources_html(None), elem_id="sources")
+        with gr.Tab("Articles"):
+            table = gr.Dataframe(
+                headers=["title", "file", "passages"], value=lambda: articles_rows(pipe), interactive=False, elem_id="articles"
+            )
+            files = gr.File(
+                label=f"Add articles (.txt, .md, .html; up to {max_upload_bytes // 1_000_000} MB each)",
+                file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload",
+            )
+            status = gr.Markdown(elem_id="upload-status")
+            add = gr.Button("Add to the collection", elem_id="add")
+        api_q = gr.Textbox(visible=False)
+        api_h = gr.JSON(visible=False)
+        api_out = gr.JSON(visible=False)
+        api_btn = gr.Button(visible=False)
+
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chatbot, turns], [chatbot, turns, sources, box], api_name=False)
+        clear.click(new_chat, None, [chatbot, turns, sources, box], api_name=False)
+        add.click(upload, files, [table, status], api_name="upload")
+        api_btn.click(ask, [api_q, api_h], api_out, api_name="ask")
+    return demo
 
 
 def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860) -> None:
     print(f"loading the index of {pipe.settings.docs_dir} ...", flush=True)
     report = pipe.sync(show_progress=True)
     print(f"{report.summary()}; {len(pipe.index)} passages", flush=True)
+    print("loading models ...", flush=True)
     pipe.warm_up()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    app = build_app(pipe)
+    demo = build_app(pipe)
     print(f"ready: http://{host}:{port}", flush=True)
-    app.queue().launch(server_name=host, server_port=port, share=False, show_error=True)
+    demo.queue(default_concurrency_limit=1).launch(
+        server_name=host, server_port=port, share=False, show_error=True, css=CSS, quiet=True,
+        max_file_size=MAX_UPLOAD_BYTES,
+    )

@@ -1,0 +1,183 @@
+"""The browser chat, as users and programs meet it: a real server process on loopback, the
+gradio_client API, and a real headless Chromium driven by Playwright."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """``python app.py`` on a free port, over a private copy of the articles, index missing."""
+    work = tmp_path_factory.mktemp("app")
+    docs = work / "docs"
+    docs.mkdir()
+    for f in SEEDS.glob("*.txt"):
+        shutil.copy(f, docs / f.name)
+    port = _free_port()
+    log = open(work / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--docs", str(docs), "--index", str(work / "index")],
+        stdout=log, stderr=subprocess.STDOUT, cwd=work, env={**os.environ},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if "ready:" in (work / "server.log").read_text(errors="replace"):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                pass
+        if proc.poll() is not None:
+            pytest.fail("server exited:\n" + (work / "server.log").read_text())
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("server did not get ready:\n" + (work / "server.log").read_text())
+    yield {"url": url, "docs": docs, "work": work, "port": port}
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def test_listens_on_loopback_only(server: dict) -> None:
+    out = (server["work"] / "server.log").read_text()
+    assert f"ready: http://127.0.0.1:{server['port']}" in out and "Traceback" not in out
+    assert "5 added" in out  # the index was missing and got built at startup
+
+
+def test_api_returns_cited_json(server: dict) -> None:
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    r = client.predict("How many Tomahawk cruise missiles is Japan acquiring?", None, api_name="/ask")
+    assert not r["abstained"] and "400" in r["text"]
+    c = r["citations"][0]
+    assert c["source"] == "004_9ccf596f5a5ca5a0.txt" and c["end"] > c["start"] and "Tomahawk" in c["text"]
+    assert r["sentences"] and r["sentences"][0]["verified"]
+    empty = client.predict("   ", None, api_name="/ask")
+    assert "empty" in empty["error"]
+
+
+def test_upload_then_answerable_and_bad_uploads_rejected(server: dict, tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    client = Client(server["url"], verbose=False)
+    good = tmp_path / "hokkaido_fisheries.md"
+    good.write_text(
+        "# Hokkaido fisheries pact\n\nJapan and the United States signed a fisheries pact in Sapporo. "
+        "The pact caps the annual salmon catch at 42,000 tonnes.\n"
+    )
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(bytes(range(256)) * 50)
+    evil = tmp_path / "evil.txt"
+    evil.write_text("Sneaky\nThis file tries to escape the articles folder.")
+    before = set(os.listdir(server["docs"]))
+    table, status = client.predict(
+        [handle_file(str(good)), handle_file(str(binary)), handle_file(str(SEEDS / "000_61f95b61063c0a65.txt"))],
+        api_name="/upload",
+    )
+    assert "added hokkaido_fisheries.md" in status
+    assert "photo.txt" in status and "binary" in status
+    assert "already in the collection" in status
+    files = {row[1] for row in table["data"]}
+    assert "hokkaido_fisheries.md" in files and before <= files
+    r = client.predict("What is the annual salmon catch cap in the fisheries pact?", None, api_name="/ask")
+    assert not r["abstained"] and "42,000" in r["text"]
+    assert r["citations"][0]["source"] == "hokkaido_fisheries.md"
+    # a traversal name is stored inside the folder under a safe name
+    from rag.articles import add_article, safe_name
+
+    assert safe_name("../../etc/passwd.txt") == "passwd.txt"
+    res = add_article(server["docs"], "../../outside.txt", evil.read_bytes(), set())
+    assert res.ok and (server["docs"] / "outside.txt").is_file()
+    assert not (server["docs"].parent / "outside.txt").exists()
+    oversize = add_article(server["docs"], "big.txt", b"a" * 2000, set(), max_bytes=1000)
+    assert not oversize.ok and "limit" in oversize.message
+
+
+def _browser(p):  # noqa: ANN001, ANN202
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+FINISHED = "document.querySelectorAll('#chat .kind, #chat .abstain-box').length"  # one per final answer
+
+
+def _ask(page, question: str) -> None:  # noqa: ANN001
+    """Ask and wait for the *verified* answer (the streamed draft does not count)."""
+    n = page.evaluate(FINISHED)
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    page.wait_for_function(f"n => {FINISHED} > n", arg=n, timeout=90_000)
+
+
+def test_browser_answer_citation_and_highlight(server: dict, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(server["url"])
+        _ask(page, "How much U.S. debt does Japan hold?")
+        chip = page.locator("#chat a.cite").first
+        assert chip.inner_text() == "[1]"
+        mark = page.locator("#sources mark.support").first
+        assert "1.3 trillion" in mark.inner_text()
+        assert "002_ef4fb084e8f28a11.txt" in page.locator("#sources").inner_text()
+        chip.click()
+        page.wait_for_function("location.hash === '#src-1'")
+        page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+        assert (tmp_path / "answer.png").stat().st_size > 10_000
+        # an abstention looks different and still shows the closest passages
+        _ask(page, "What is the boiling point of mercury in kelvin?")
+        assert page.locator("#chat .abstain-box").count() == 1
+        assert "Closest passages" in page.locator("#sources").inner_text()
+        page.locator("#new-chat").click()
+        page.wait_for_function(f"{FINISHED} === 0")
+        browser.close()
+
+
+def test_two_sessions_keep_their_own_history(server: dict) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        a, b = browser.new_context().new_page(), browser.new_context().new_page()
+        for page in (a, b):
+            page.goto(server["url"])
+        # both questions are asked before either answer arrives: the queue serves them in turn
+        for page, q in ((a, "Which professor at Wased University is quoted?"), (b, "How many Tomahawk missiles is Japan acquiring?")):
+            page.locator("#question textarea").fill(q)
+            page.locator("#ask").click()
+        for page in (a, b):
+            page.wait_for_function(f"{FINISHED} > 0", timeout=90_000)
+        _ask(a, "What does he argue?")
+        _ask(b, "And which other missiles are mentioned?")
+        src_a, src_b = a.locator("#sources").inner_text(), b.locator("#sources").inner_text()
+        assert "Searched for:" in src_a and "Wased" in src_a and "Tomahawk" not in src_a.split("Searched for:")[1].split("\n")[0]
+        assert "Searched for:" in src_b and "Tomahawk" in src_b and "Wased" not in src_b.split("Searched for:")[1].split("\n")[0]
+        browser.close()
