@@ -5,7 +5,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,14 +16,14 @@ app = typer.Typer(
     help="Local, offline question answering over news articles, with cited answers.",
 )
 
-DocsOpt = Annotated[Optional[Path], typer.Option("--docs", help="Articles folder (default: the bundled seeds/).")]
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: index/).")]
+DocsOpt = Annotated[Path | None, typer.Option("--docs", help="Articles folder (default: the bundled seeds/).")]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index/).")]
 GenOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--generator", help="'packaged' (SmolLM2 GGUF), 'none' (extractive), a model id, folder or .gguf."),
 ]
-EmbOpt = Annotated[Optional[str], typer.Option("--embedder", help="'packaged' or a sentence-transformers id/folder.")]
-TopKOpt = Annotated[Optional[int], typer.Option("--top-k", min=1, max=50, help="Passages to retrieve.")]
+EmbOpt = Annotated[str | None, typer.Option("--embedder", help="'packaged' or a sentence-transformers id/folder.")]
+TopKOpt = Annotated[int | None, typer.Option("--top-k", min=1, max=50, help="Passages to retrieve.")]
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -42,7 +42,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def make_pipeline(docs: Path | None = None, index: Path | None = None, generator: str | None = None,
-                  embedder: str | None = None):  # noqa: ANN201
+                  embedder: str | None = None):
     from rag.pipeline import Pipeline
 
     overrides = {
@@ -55,7 +55,7 @@ def make_pipeline(docs: Path | None = None, index: Path | None = None, generator
     return _guard(lambda: Pipeline(**overrides))
 
 
-def _guard(fn):  # noqa: ANN001, ANN202
+def _guard(fn):
     """Known failures become one clear line and a non-zero exit, never a traceback."""
     from rag.embedding import ModelLoadError
     from rag.index import IndexError_
@@ -85,7 +85,7 @@ def index_cmd(
     typer.echo(f"{report.summary()} -> {pipe.settings.index_dir} ({len(pipe.index)} passages)")
 
 
-def print_answer(ans, show_sources: bool = True) -> None:  # noqa: ANN001
+def print_answer(ans, show_sources: bool = True) -> None:
     typer.echo(ans.text)
     if ans.rewritten_question:
         typer.secho(f"(searched for: {ans.rewritten_question})", dim=True)
@@ -119,7 +119,7 @@ def ask_cmd(
 @app.command("eval")
 def eval_cmd(
     qa: Annotated[Path, typer.Argument(help="QA set, JSON lines (see the eval README).", exists=True, dir_okay=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write predictions here (JSON lines).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write predictions here (JSON lines).")] = None,
     docs: DocsOpt = None,
     index: IndexOpt = None,
     generator: GenOpt = None,
@@ -145,8 +145,7 @@ def eval_cmd(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", encoding="utf-8") as f:
-            for p in run.predictions:
-                f.write(json.dumps(p, ensure_ascii=False) + "\n")
+            f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions)
     if verbose:
         for r in run.rows:
             typer.echo(json.dumps(r))

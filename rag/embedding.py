@@ -44,12 +44,12 @@ class Embedder:
         self.device = device
 
     @cached_property
-    def model(self):  # noqa: ANN201 - SentenceTransformer, imported lazily (slow import)
+    def model(self):
         from sentence_transformers import SentenceTransformer
 
         try:
             return SentenceTransformer(self.path, device=self.device)
-        except Exception as e:  # noqa: BLE001 - any failure here is "the model did not load"
+        except Exception as e:
             raise ModelLoadError(f"cannot load embedding model {self.name!r} ({self.path}): {e}") from e
 
     @property

@@ -21,7 +21,7 @@ REFUSAL = re.compile(
     r"(not (found|mentioned|stated|contain|covered|provided|in the (sources|articles|documents|context))"
     r"|(do not|don't|does not|doesn't|cannot|can't|could not|couldn't) (know|find|answer|say|determine)"
     r"|no (information|relevant|answer|mention)|unable to (find|answer))",
-    re.I,
+    re.IGNORECASE,
 )
 NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _PUNCT = set(string.punctuation) - {"$", "%", "."}
@@ -160,7 +160,7 @@ def run_eval(
         latencies.append(time.perf_counter() - t0)
         preds.append(prediction(it, ans))
         if not ans.abstained:
-            kinds.update("generated" if any(s.kind == "generated" for s in ans.sentences) else "quoted" for _ in [0])
+            kinds["generated" if any(s.kind == "generated" for s in ans.sentences) else "quoted"] += 1
         if progress:
             progress(i + 1, len(items))
     out = score(items, {p["id"]: p for p in preds})

@@ -104,7 +104,7 @@ class Generator:
         gguf = Path(self.source.location) / (self.source.gguf_file or "")
         return self.cache_dir / "models" / _file_digest(gguf)
 
-    def _load_gguf(self):  # noqa: ANN202
+    def _load_gguf(self):
         from safetensors.torch import save_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -139,7 +139,7 @@ class Generator:
             shutil.rmtree(tmp, ignore_errors=True)
         return tok, model.to(self._torch_dtype())
 
-    def _torch_dtype(self):  # noqa: ANN202
+    def _torch_dtype(self):
         import torch
 
         try:
@@ -162,7 +162,7 @@ class Generator:
                     self.loaded_from = self.source.label
             except ModelLoadError:
                 raise
-            except Exception as e:  # noqa: BLE001 - any failure is "the generator did not load"
+            except Exception as e:
                 raise ModelLoadError(f"cannot load generator {self.source.label!r}: {e}") from e
             if tok.chat_template is None:
                 raise ModelLoadError(f"generator {self.source.label!r} has no chat template (not an instruct model?)")
@@ -184,12 +184,12 @@ class Generator:
             pass
 
     @property
-    def tokenizer(self):  # noqa: ANN201
+    def tokenizer(self):
         self.load()
         return self._tokenizer
 
     @property
-    def model(self):  # noqa: ANN201
+    def model(self):
         self.load()
         return self._model
 
@@ -201,7 +201,7 @@ class Generator:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def encode_messages(self, messages: list[dict]):  # noqa: ANN201
+    def encode_messages(self, messages: list[dict]):
         enc = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )

@@ -12,8 +12,6 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.retrieval import tokenize
@@ -30,31 +28,31 @@ _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     "hundred|thousand|million|billion|trillion|dozen|half|double|triple|several"
 )
-HAS_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.I)
+HAS_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 HAS_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
-HAS_DAY = re.compile(rf"\b({_WEEKDAYS})\b", re.I)
-HAS_MONTH_DAY = re.compile(rf"\b({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?\b|\b\d{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b", re.I)
+HAS_DAY = re.compile(rf"\b({_WEEKDAYS})\b", re.IGNORECASE)
+HAS_MONTH_DAY = re.compile(rf"\b({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?\b|\b\d{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b", re.IGNORECASE)
 HAS_TIME = re.compile(
     rf"{HAS_YEAR.pattern}|\b({_MONTHS}|{_WEEKDAYS}|spring|summer|autumn|fall|winter|today|yesterday|"
     r"tomorrow|week|month|year|decade|century|ago|since|until)\b",
-    re.I,
+    re.IGNORECASE,
 )
-HAS_PERCENT = re.compile(r"\d\s*(%|percent\b|per cent\b)|\bpercentage\b", re.I)
-HAS_MONEY = re.compile(r"[$€£¥]\s*\d|\d\s*(dollars|yen|euros?|billion|million|trillion)\b", re.I)
+HAS_PERCENT = re.compile(r"\d\s*(%|percent\b|per cent\b)|\bpercentage\b", re.IGNORECASE)
+HAS_MONEY = re.compile(r"[$€£¥]\s*\d|\d\s*(dollars|yen|euros?|billion|million|trillion)\b", re.IGNORECASE)
 
 # What a question asks for, from its wording (English question words; checked in order).
 _ANSWER_TYPES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bwho (wrote|authored|reported)\b|\b(author|writer) of\b|\bwritten by\b", re.I), "author"),
-    (re.compile(r"\bwhat is the name of\b|\bname of the\b|\bwhat is .+ (called|named)\b", re.I), "name"),
-    (re.compile(r"\b(exact|specific) date\b|\bon what date\b|\bwhat date\b", re.I), "date"),
-    (re.compile(r"\bwhat day\b|\bwhich day\b", re.I), "day"),
-    (re.compile(r"\b(what|which) (year|decade)\b|\bin what year\b|\bsince (what|which) year\b", re.I), "year"),
-    (re.compile(r"\bwhen\b", re.I), "time"),
-    (re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bby (what|how much) percent", re.I), "percent"),
-    (re.compile(r"\b(dollar|monetary) (value|amount|figure)\b|\bhow much money\b|\bhow much did .* (cost|pay)\b", re.I), "money"),
-    (re.compile(r"\bhow (many|much)\b|\bwhat (number|amount|rate|figure|size|total)\b|\bby how\b", re.I), "number"),
-    (re.compile(r"^\s*(who|whom)\b|\bwho (is|was|are|were|wrote|said|leads|heads|met)\b", re.I), "person"),
-    (re.compile(r"^\s*where\b|\bin which (city|country|place)\b", re.I), "place"),
+    (re.compile(r"\bwho (wrote|authored|reported)\b|\b(author|writer) of\b|\bwritten by\b", re.IGNORECASE), "author"),
+    (re.compile(r"\bwhat is the name of\b|\bname of the\b|\bwhat is .+ (called|named)\b", re.IGNORECASE), "name"),
+    (re.compile(r"\b(exact|specific) date\b|\bon what date\b|\bwhat date\b", re.IGNORECASE), "date"),
+    (re.compile(r"\bwhat day\b|\bwhich day\b", re.IGNORECASE), "day"),
+    (re.compile(r"\b(what|which) (year|decade)\b|\bin what year\b|\bsince (what|which) year\b", re.IGNORECASE), "year"),
+    (re.compile(r"\bwhen\b", re.IGNORECASE), "time"),
+    (re.compile(r"\b(what|which) (percentage|percent|share|proportion|fraction)\b|\bby (what|how much) percent", re.IGNORECASE), "percent"),
+    (re.compile(r"\b(dollar|monetary) (value|amount|figure)\b|\bhow much money\b|\bhow much did .* (cost|pay)\b", re.IGNORECASE), "money"),
+    (re.compile(r"\bhow (many|much)\b|\bwhat (number|amount|rate|figure|size|total)\b|\bby how\b", re.IGNORECASE), "number"),
+    (re.compile(r"^\s*(who|whom)\b|\bwho (is|was|are|were|wrote|said|leads|heads|met)\b", re.IGNORECASE), "person"),
+    (re.compile(r"^\s*where\b|\bin which (city|country|place)\b", re.IGNORECASE), "place"),
 ]
 
 
@@ -68,8 +66,8 @@ def answer_type(question: str) -> str | None:
 _CAPITALIZED = re.compile(r"\b[A-Z][a-zA-Z'’.-]+")
 
 
-_NAME_OF = re.compile(r"\bname of (?:the |a |an |this |that |its |their )?(?P<np>[\w' -]+?)(?: that| which| who| japan| is| was| the|\?|$)", re.I)
-_WHO_IS = re.compile(r"^\s*who (?:is|was|are|were) (?P<np>.+?)\??\s*$", re.I)
+_NAME_OF = re.compile(r"\bname of (?:the |a |an |this |that |its |their )?(?P<np>[\w' -]+?)(?: that| which| who| japan| is| was| the|\?|$)", re.IGNORECASE)
+_WHO_IS = re.compile(r"^\s*who (?:is|was|are|were) (?P<np>.+?)\??\s*$", re.IGNORECASE)
 _BYLINE = re.compile(r"\bby [A-Z][a-z]+|\b(author|wrote|written|writes|reporter|correspondent|editor)\b")
 
 
@@ -114,7 +112,7 @@ def has_answer_type(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "number":
         q_nums = set(re.findall(r"\d[\d,.]*", question))
         return bool(set(re.findall(r"\d[\d,.]*", sentence)) - q_nums) or bool(
-            re.search(rf"\b({_NUMBER_WORDS})\b", sentence, re.I)
+            re.search(rf"\b({_NUMBER_WORDS})\b", sentence, re.IGNORECASE)
         )
     if kind == "person":
         # "Who is <role>?" needs a sentence naming that role, not a neighbouring one.
@@ -146,7 +144,7 @@ def is_heading(sentence: str) -> bool:
     return caps / len(words) >= 0.7
 
 
-_ANAPHORIC_START = re.compile(r"^\W*(it|this|that|these|those|they|he|she|such|its|their|his|her)\b", re.I)
+_ANAPHORIC_START = re.compile(r"^\W*(it|this|that|these|those|they|he|she|such|its|their|his|her)\b", re.IGNORECASE)
 
 
 def continues(prev: str, nxt: str) -> bool:
@@ -154,7 +152,7 @@ def continues(prev: str, nxt: str) -> bool:
     Then a quote of ``prev`` alone would cut the fact in half."""
     if prev.rstrip().endswith(":") or _ANAPHORIC_START.match(nxt):
         return True
-    m = re.match(r"^\W*the (\w+)", nxt, re.I)
+    m = re.match(r"^\W*the (\w+)", nxt, re.IGNORECASE)
     return bool(m and len(m.group(1)) > 3 and m.group(1).lower() in prev.lower())
 
 
@@ -238,10 +236,6 @@ def support_score(similarity: float, coverage: float, passage_rank: int) -> floa
     return 0.55 * similarity + 0.45 * coverage - 0.01 * passage_rank
 
 
-def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return a @ b.T
-
-
 # --- verifying a generated draft ------------------------------------------------------------
 _NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _NAME_TOKEN = re.compile(r"\b[A-Z][\w'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
@@ -278,7 +272,7 @@ def split_draft(draft: str) -> list[tuple[str, list[int]]]:
 def claims(sentence: str) -> tuple[set[str], set[str]]:
     """The checkable facts of a sentence: its numbers and its names (capitalized words)."""
     nums = {n.replace(",", "").rstrip(".") for n in _NUMBER_TOKEN.findall(sentence)}
-    nums |= {w.lower() for w in re.findall(rf"\b({_NUMBER_WORDS})\b", sentence, re.I)}
+    nums |= {w.lower() for w in re.findall(rf"\b({_NUMBER_WORDS})\b", sentence, re.IGNORECASE)}
     names = set()
     for m in _NAME_TOKEN.finditer(sentence):
         word = m.group(0).rstrip(".'’")

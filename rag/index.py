@@ -220,8 +220,7 @@ class IndexStore:
 
 def _write_chunks(path: Path, chunks: list[Chunk]) -> None:
     with open(path, "w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        f.writelines(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks)
 
 
 def load_generation(gen: Path) -> Index:

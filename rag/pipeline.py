@@ -9,6 +9,7 @@ Models and the index load lazily on first use and are then reused.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -214,7 +215,7 @@ class Pipeline:
             best = sorted([c for c in ev.candidates if c.passage_index == pi][:2], key=lambda c: c.start)
             p = ev.passages[pi]
             text = " ".join(c.text for c in best) or p.chunk.text
-            excerpts.append(Passage(p.chunk.__class__(**{**p.chunk.to_dict(), "text": text}), p.score))
+            excerpts.append(Passage(dataclasses.replace(p.chunk, text=text), p.score))
         return build_messages(ev.query, excerpts)
 
     def _verified(self, ev: Evidence, draft: str) -> Answer:
@@ -296,4 +297,4 @@ def _citation(n: int, p: Passage) -> Citation:
     return Citation(n, c.source, c.title, c.id, c.text, c.start, c.end, round(p.score, 4))
 
 
-__all__ = ["Evidence", "InvalidQuestion", "NOT_IN_ARTICLES", "Pipeline", "Verdict"]
+__all__ = ["NOT_IN_ARTICLES", "Evidence", "InvalidQuestion", "Pipeline", "Verdict"]

@@ -21,7 +21,7 @@ SYSTEM = (
     "The articles do not say."
 )
 
-_CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<SYS>>|<</SYS>>", re.I)
+_CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<SYS>>|<</SYS>>", re.IGNORECASE)
 
 
 def sanitize(text: str) -> str:

@@ -12,9 +12,9 @@ import re
 _ANAPHORA = re.compile(
     r"\b(he|she|him|her|his|hers|it|its|they|them|their|theirs|this|that|these|those|there|then|"
     r"the same|the former|the latter|the other|the last|the first|the old|the new|such)\b",
-    re.I,
+    re.IGNORECASE,
 )
-_CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|then|or|ok|okay)\b", re.I)
+_CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|then|or|ok|okay)\b", re.IGNORECASE)
 _MARKER = re.compile(r"\s*\[\d+\]")
 MAX_CONTEXT_CHARS = 300
 

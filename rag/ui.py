@@ -130,10 +130,10 @@ def _text(content: object) -> str:
 
 
 # --- the app ---------------------------------------------------------------------------------
-def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):  # noqa: ANN201 - gr.Blocks
+def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
     import gradio as gr
 
-    def respond(message: str, chat: list[dict], turns: list[dict]):  # noqa: ANN202
+    def respond(message: str, chat: list[dict], turns: list[dict]):
         chat = list(chat or [])
         turns = list(turns or [])
         message = (message or "").strip()
@@ -161,7 +161,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):  # noqa
             chat[-1] = {"role": "assistant", "content": f"⚠️ Something is wrong with the setup: {html.escape(str(e))}"}
             yield chat, turns, gr.update(), ""
 
-    def new_chat():  # noqa: ANN202
+    def new_chat():
         return [], [], sources_html(None), ""
 
     def ask(question: str, history: list[dict] | None = None) -> dict:
@@ -171,7 +171,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):  # noqa
         except InvalidQuestion as e:
             return {"error": str(e)}
 
-    def upload(files: list | None):  # noqa: ANN202
+    def upload(files: list | None):
         if not files:
             return gr.update(), "No file chosen."
         docs_dir = Path(pipe.settings.docs_dir)
@@ -199,17 +199,16 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):  # noqa
     with gr.Blocks(title="rag — ask the articles", analytics_enabled=False) as demo:
         gr.Markdown("## rag — ask the articles\nAnswers come only from the indexed articles; every claim cites its passage.")
         turns = gr.State([])  # per browser session: the conversation as passed to rag.query
-        with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Chat", height=480, sanitize_html=False, elem_id="chat")
-                    box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, elem_id="question")
-                    with gr.Row():
-                        send = gr.Button("Ask", variant="primary", elem_id="ask")
-                        clear = gr.Button("New chat", elem_id="new-chat")
-                    gr.Examples(EXAMPLES, inputs=box, label="Try")
-                with gr.Column(scale=2):
-                    sources = gr.HTML(sources_html(None), elem_id="sources")
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", height=480, sanitize_html=False, elem_id="chat")
+                box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, elem_id="question")
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear = gr.Button("New chat", elem_id="new-chat")
+                gr.Examples(EXAMPLES, inputs=box, label="Try")
+            with gr.Column(scale=2):
+                sources = gr.HTML(sources_html(None), elem_id="sources")
         with gr.Tab("Articles"):
             table = gr.Dataframe(
                 headers=["title", "file", "passages"], value=lambda: articles_rows(pipe), interactive=False, elem_id="articles"

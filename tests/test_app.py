@@ -28,7 +28,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def server(tmp_path_factory: pytest.TempPathFactory):
     """``python app.py`` on a free port, over a private copy of the articles, index missing."""
     work = tmp_path_factory.mktemp("app")
     docs = work / "docs"
@@ -118,7 +118,7 @@ def test_upload_then_answerable_and_bad_uploads_rejected(server: dict, tmp_path:
     assert not oversize.ok and "limit" in oversize.message
 
 
-def _browser(p):  # noqa: ANN001, ANN202
+def _browser(p):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -127,7 +127,7 @@ def _browser(p):  # noqa: ANN001, ANN202
 FINISHED = "document.querySelectorAll('#chat .kind, #chat .abstain-box').length"  # one per final answer
 
 
-def _ask(page, question: str) -> None:  # noqa: ANN001
+def _ask(page, question: str) -> None:
     """Ask and wait for the *verified* answer (the streamed draft does not count)."""
     n = page.evaluate(FINISHED)
     page.locator("#question textarea").fill(question)

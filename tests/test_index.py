@@ -91,7 +91,7 @@ def test_crash_between_write_and_rename_keeps_the_old_index(
     assert report.added == ["extra.txt"] and len(after) > len(before)
 
 
-def test_corrupt_index_is_rebuilt_with_a_warning(docs: Path, tmp_path: Path, embedder: Embedder, caplog) -> None:  # noqa: ANN001
+def test_corrupt_index_is_rebuilt_with_a_warning(docs: Path, tmp_path: Path, embedder: Embedder, caplog) -> None:
     store = IndexStore(tmp_path / "index")
     index, _ = sync_index(docs, store, embedder)
     faiss_file = index.path / "faiss.index"

@@ -41,7 +41,7 @@ def test_classic_cp1252_mojibake_is_repaired() -> None:
     assert repair_mojibake("â€œQuoteâ€\x9d and cafÃ©") == "“Quote” and café"
 
 
-def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path: Path, caplog) -> None:  # noqa: ANN001
+def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path: Path, caplog) -> None:
     (tmp_path / "good.txt").write_text("A title\nSome real article text about trade.", encoding="utf-8")
     (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 20)
     (tmp_path / "empty.md").write_text("   \n", encoding="utf-8")
