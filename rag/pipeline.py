@@ -69,7 +69,8 @@ class Pipeline:
     # --- components, built once on first use ----------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedder, self.settings.embed_batch_size)
+        s = self.settings
+        return Embedder(s.embedder, s.embed_batch_size, dtype=s.embed_dtype)
 
     @cached_property
     def store(self) -> IndexStore:

