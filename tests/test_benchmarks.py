@@ -21,3 +21,12 @@ def test_indexing_benchmark_runs(capsys) -> None:  # noqa: ANN001
     assert r["incremental"]["embedded"] >= 1 and r["incremental"]["share_of_full"] < 1
     print_table(r)
     assert "rag index" in capsys.readouterr().out
+
+
+def test_retrieval_scale_benchmark_runs() -> None:
+    from benchmarks.retrieval_scale import run as scale
+
+    rows = scale([3000], n_queries=20, approx_threshold=1000)
+    r = rows[0]
+    assert r["product_index"] == "IndexHNSWFlat" and 0.0 <= r["recall_at_10"] <= 1.0
+    assert r["exact_p50_ms"] > 0 and r["product_mb"] > r["exact_mb"] * 0.5
