@@ -42,7 +42,7 @@ def add_article(
     if suffix not in SUPPORTED_SUFFIXES:
         return AddResult(name, False, f"{name}: only .txt, .md and .html articles are accepted")
     if len(data) > max_bytes:
-        return AddResult(name, False, f"{name}: {len(data) / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        return AddResult(name, False, f"{name}: {len(data) / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit")
     digest = content_hash(data)
     if digest in known_hashes:
         return AddResult(name, False, f"{name}: already in the collection (same content)")

@@ -79,7 +79,7 @@ def index_cmd(
     """Build or update the index (only new or changed articles are embedded)."""
     _setup_logging(verbose)
     pipe = make_pipeline(docs, index, "none", embedder)
-    report = _guard(lambda: pipe.sync(show_progress=True))
+    report = _guard(lambda: pipe.sync(show_progress=True, strict=True))
     for s in report.skipped:
         typer.secho(f"skipped {s}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"{report.summary()} -> {pipe.settings.index_dir} ({len(pipe.index)} passages)")

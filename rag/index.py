@@ -27,6 +27,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from rag import ann
 from rag.chunking import chunk_document
 from rag.embedding import Embedder
 from rag.loading import (
@@ -72,11 +73,8 @@ class Index:
         return len(self.chunks)
 
     def search(self, query_vecs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, len(self.chunks))
-        if k == 0:
-            n = len(query_vecs)
-            return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
-        return self.faiss_index.search(np.ascontiguousarray(query_vecs, dtype=np.float32), k)
+        """(scores, rows) of the ``k`` nearest passages; scores are exact cosines."""
+        return ann.search(self.faiss_index, self.vectors, query_vecs, k)
 
     @property
     def documents(self) -> dict[str, dict]:
@@ -95,12 +93,15 @@ class BuildReport:
     rebuilt_reason: str | None = None
     seconds: float = 0.0
     wrote: bool = False
+    write_error: str | None = None  # the index could not be updated; the previous one is in use
 
     @property
     def n_embedded(self) -> int:
         return sum(self.embedded.values())
 
     def summary(self) -> str:
+        if self.write_error:
+            return f"index NOT updated ({self.write_error}); answering from the previous index"
         if not self.wrote:
             return "index up to date"
         parts = [f"{len(self.added)} added", f"{len(self.changed)} changed", f"{len(self.removed)} removed"]
@@ -111,18 +112,9 @@ class BuildReport:
         )
 
 
-def build_faiss(vectors: np.ndarray, approx_threshold: int) -> faiss.Index:
-    """Exact inner product up to ``approx_threshold`` vectors; HNSW above it (sub-linear search)."""
-    dim = vectors.shape[1]
-    if len(vectors) > approx_threshold:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 96
-    else:
-        index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+def build_faiss(vectors: np.ndarray, approx_threshold: int, previous: faiss.Index | None = None) -> faiss.Index:
+    """Exact up to ``approx_threshold`` vectors, a self-calibrated IVF index above (``rag.ann``)."""
+    return ann.build(vectors, approx_threshold, previous)
 
 
 # --- on-disk store --------------------------------------------------------------------------
@@ -156,9 +148,17 @@ class IndexStore:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """One writer at a time (another process indexing the same folder waits)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / ".lock", "a+") as f:
+        """One writer at a time (another process indexing the same folder waits). In a folder we
+        may not write to, reading needs no lock: nothing can be committed there anyway."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            f = open(self.path / ".lock", "a+")
+        except OSError as e:
+            if not self.path.is_dir():
+                raise IndexWriteError(f"cannot create the index folder {self.path}: {e.strerror or e}") from e
+            yield
+            return
+        with f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
@@ -179,6 +179,16 @@ class IndexStore:
         if gen is None:
             return None
         return load_generation(gen)
+
+    def load_previous(self, broken: Path | None) -> Index | None:
+        """The newest generation other than ``broken`` that loads: the fallback each commit keeps,
+        so a damaged live generation costs an incremental update, not a rebuild."""
+        for gen in sorted((p for p in self.path.glob("gen-*") if p.is_dir() and p != broken), reverse=True):
+            try:
+                return load_generation(gen)
+            except CorruptIndex as e:
+                log.info("generation %s is unusable too: %s", gen.name, e)
+        return None
 
     def commit(self, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, index: faiss.Index) -> Path:
         """Write a new generation and make it live; all or nothing."""
@@ -208,10 +218,13 @@ class IndexStore:
         return final
 
     def _collect_garbage(self, keep: set[str]) -> None:
-        """Drop temp folders of crashed builds and all but the newest previous generation."""
+        """Drop what crashed builds left (temporary folders and pointer files) and all but the
+        newest previous generation. Runs under the writer's lock, after our own pointer swap."""
         gens = sorted((p for p in self.path.glob("gen-*") if p.is_dir() and p.name not in keep), reverse=True)
         for old in gens[1:]:
             shutil.rmtree(old, ignore_errors=True)
+        for pointer in self.path.glob(".CURRENT-*"):
+            pointer.unlink(missing_ok=True)
         for tmp in self.path.glob(".tmp-*"):
             with contextlib.suppress(OSError):
                 if time.time() - tmp.stat().st_mtime > 5:  # not a build in progress right now
@@ -265,7 +278,7 @@ def sync_index(
     embedder: Embedder,
     chunk_size: int = 600,
     chunk_overlap: int = 1,
-    approx_threshold: int = 200_000,
+    approx_threshold: int = 50_000,
     show_progress: bool = False,
     max_file_bytes: int = MAX_FILE_BYTES,
     existing: Index | None = None,
@@ -280,12 +293,21 @@ def sync_index(
     report = BuildReport()
     with store.lock():
         current = existing
+        broken: Path | None = None
         if current is None:
             try:
                 current = store.load()
             except CorruptIndex as e:
-                log.warning("index at %s is unusable (%s); rebuilding it", store.path, e)
-                report.rebuilt_reason = f"corrupt index: {e}"
+                with contextlib.suppress(CorruptIndex):
+                    broken = store.current_generation()
+                current = store.load_previous(broken)
+                if current is not None:
+                    log.warning("index at %s is unusable (%s); updating the previous generation %s instead",
+                                store.path, e, current.path.name)
+                    report.rebuilt_reason = f"corrupt index ({e}); recovered from {current.path.name}"
+                else:
+                    log.warning("index at %s is unusable (%s); rebuilding it", store.path, e)
+                    report.rebuilt_reason = f"corrupt index: {e}"
         signature = settings_signature(embedder, chunk_size, chunk_overlap)
         if current is not None and current.manifest.get("settings") != signature:
             report.rebuilt_reason = "settings or embedder changed"
@@ -321,7 +343,7 @@ def sync_index(
             (report.changed if source in old_docs else report.added).append(source)
         report.removed = sorted(set(old_docs) - set(new_docs))
 
-        if current is not None and not report.added and not report.changed and not report.removed:
+        if current is not None and not report.added and not report.changed and not report.removed and broken is None:
             report.seconds = time.perf_counter() - t0
             return current, report
 
@@ -358,17 +380,20 @@ def sync_index(
         if new_idx:
             vectors[[i for i, _ in new_idx]] = new_vecs[[r for _, r in new_idx]]
 
-        faiss_index = build_faiss(vectors, approx_threshold)
+        faiss_index = build_faiss(vectors, approx_threshold, current.faiss_index if current is not None else None)
         manifest = {
             "format": FORMAT_VERSION,
             "settings": signature,
             "dim": int(embedder.dim),
             "count": len(all_chunks),
             "index_type": type(faiss_index).__name__,
+            "nprobe": int(getattr(faiss_index, "nprobe", 0)) or None,
             "docs": new_docs,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         gen = store.commit(manifest, all_chunks, vectors, faiss_index)
+        if broken is not None and broken.is_dir():  # never kept as the fallback
+            shutil.rmtree(broken, ignore_errors=True)
         report.wrote = True
         report.seconds = time.perf_counter() - t0
         return load_generation(gen), report

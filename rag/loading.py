@@ -5,6 +5,7 @@ that are not text at all. A bad file is skipped with a warning naming it; the re
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import itertools
 import logging
@@ -120,24 +121,64 @@ def repair_mojibake(text: str) -> str:
 
 
 # --- decoding -------------------------------------------------------------------------------
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# cp1252 leaves five bytes undefined; a stray one is kept as its Latin-1 character.
+_CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)]
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(_CP1252[b] for b in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error("rag-cp1252", _cp1252_fallback)
+
+
+def _decode_invalid_utf8(raw: bytes, name: str) -> str:
+    """Bytes that are not valid UTF-8: either a legacy single-byte file (no valid multi-byte
+    sequence at all: detect its encoding), or UTF-8 with stray legacy bytes pasted in (valid
+    sequences *and* invalid bytes: keep the UTF-8, read each stray byte as cp1252)."""
+    valid = raw.decode("utf-8", errors="ignore")
+    if len(valid.encode("utf-8")) > len(valid):  # some valid multi-byte sequences: a mixture
+        return raw.decode("utf-8", errors="rag-cp1252")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        raise UnreadableFile(f"{name}: not decodable as text")
+    return str(best)
+
+
 def decode_bytes(raw: bytes, name: str = "<bytes>") -> str:
-    """Bytes to text: UTF-8 when valid, else the best detected encoding; refuse binary data."""
+    """Bytes to text: a byte-order mark's encoding, else UTF-8, else UTF-8 with stray legacy
+    bytes repaired, else the detected legacy encoding; binary data is refused."""
     if not raw.strip():
         raise UnreadableFile(f"{name}: empty file")
-    if b"\x00" in raw[:8192]:
-        raise UnreadableFile(f"{name}: looks binary (NUL bytes)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(raw).best()
-        if best is None:
-            raise UnreadableFile(f"{name}: not decodable as text") from None
-        text = str(best)
-    controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\n\r\t\f")
-    if controls > 0.05 * min(len(text), 8192):
+    text = None
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                raise UnreadableFile(f"{name}: starts with a {encoding} byte-order mark but is not {encoding}") from None
+            break
+    if text is None:
+        if b"\x00" in raw[:8192]:
+            raise UnreadableFile(f"{name}: looks binary (NUL bytes)")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _decode_invalid_utf8(raw, name)
+    sample = text[:8192]
+    controls = sum(1 for c in sample if (ord(c) < 32 and c not in "\n\r\t\f") or c == "\ufffd")
+    if controls > 0.05 * len(sample):
         raise UnreadableFile(f"{name}: looks binary (control characters)")
+    if not text.strip():
+        raise UnreadableFile(f"{name}: empty file")
     return text
 
 
@@ -205,7 +246,7 @@ def read_file(path: Path, name: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise UnreadableFile(f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+            raise UnreadableFile(f"{name}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit")
         return path.read_bytes()
     except OSError as e:
         raise UnreadableFile(f"{name}: cannot read ({e.strerror or e})") from e

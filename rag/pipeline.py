@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from rag.embedding import Embedder
+from rag.embedding import Embedder, ModelLoadError
 from rag.generation import Generator, ModelSource, resolve_generator
-from rag.grounding import Candidate, Grounder, Verdict, Verifier, continues, next_sentence
-from rag.index import BuildReport, Index, IndexStore, sync_index
-from rag.prompting import build_messages
+from rag.grounding import Candidate, DraftWatch, Grounder, Verdict, Verifier, continues, next_sentence
+from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError, sync_index
+from rag.prompting import SYSTEM, build_messages
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.settings import Settings
@@ -31,6 +31,7 @@ from rag.types import Answer, Citation, Passage, Sentence
 log = logging.getLogger(__name__)
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_PROMPT_PASSAGES = 3
 
 
@@ -84,25 +85,43 @@ class Pipeline:
             assert self._index is not None
             return self._index
 
-    def sync(self, show_progress: bool = False) -> BuildReport:
-        """Build or incrementally update the index from the articles folder."""
+    def sync(self, show_progress: bool = False, strict: bool = False) -> BuildReport:
+        """Build or incrementally update the index from the articles folder.
+
+        When the index cannot be written (read-only folder, full disk) and an index exists, the
+        pipeline keeps answering from it and the report says why it is not up to date; with
+        ``strict`` (``rag index``), the write error is raised instead."""
         with self._lock:
-            index, report = sync_index(
-                self.settings.docs_dir,
-                self.store,
-                self.embedder,
-                self.settings.chunk_size,
-                self.settings.chunk_overlap,
-                self.settings.approx_threshold,
-                show_progress=show_progress,
-                existing=self._index,
-            )
+            try:
+                index, report = sync_index(
+                    self.settings.docs_dir,
+                    self.store,
+                    self.embedder,
+                    self.settings.chunk_size,
+                    self.settings.chunk_overlap,
+                    self.settings.approx_threshold,
+                    show_progress=show_progress,
+                    max_file_bytes=self.settings.max_file_mb * 2**20,
+                    existing=self._index,
+                )
+            except IndexWriteError as e:
+                fallback = self._index or self._load_existing()
+                if strict or fallback is None:
+                    raise
+                log.warning("%s; answering from the index as it is", e)
+                index, report = fallback, BuildReport(write_error=str(e))
             if index is not self._index:
                 self._index = index
                 self.__dict__.pop("retriever", None)
                 self.__dict__.pop("grounder", None)
             self.last_build = report
             return report
+
+    def _load_existing(self) -> Index | None:
+        try:
+            return self.store.load()
+        except CorruptIndex:
+            return self.store.load_previous(None)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -123,7 +142,7 @@ class Pipeline:
         if self.generator_source is None:
             return None
         s = self.settings
-        return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype)
+        return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype, system_prompt=SYSTEM)
 
     def warm_up(self) -> None:
         """Load everything a first question needs (index, embedder, generator), so startup fails
@@ -137,12 +156,25 @@ class Pipeline:
 
     # --- asking ----------------------------------------------------------------------------
     def _check_question(self, question: object) -> str:
+        """The question as retrieval should see it, or ``InvalidQuestion`` saying what is wrong.
+
+        Control characters go (they are never part of what someone asks; format characters such
+        as the joiners inside emoji stay). An over-long question is refused rather than silently
+        cut: what was pasted is most likely not the question, and the user should decide."""
         if not isinstance(question, str):
             raise InvalidQuestion(f"the question must be text, not {type(question).__name__}")
-        question = " ".join(question.split())
+        question = " ".join(_CONTROL_CHARS.sub(" ", question).split())
         if not question:
             raise InvalidQuestion("the question is empty")
-        return question[: self.settings.max_question_chars]
+        if not any(ch.isalnum() for ch in question):
+            raise InvalidQuestion("the question has no words to search for")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise InvalidQuestion(
+                f"the question is {len(question):,} characters long; the limit is {limit:,} "
+                "(RAG_MAX_QUESTION_CHARS). Ask it in fewer words."
+            )
+        return question
 
     def retrieve(self, question: str, history: list[dict] | None = None, top_k: int | None = None) -> tuple[str, list[Passage]]:
         query = rewrite_followup(question, history)
@@ -170,6 +202,9 @@ class Pipeline:
         quote); ``Answer.draft`` keeps the draft and ``Answer.notes`` says what changed and why."""
         t0 = time.perf_counter()
         question = self._check_question(question)
+        history = _check_history(history)
+        if top_k is not None and (not isinstance(top_k, int) or not 1 <= top_k <= 100):
+            raise InvalidQuestion(f"top_k must be a whole number from 1 to 100, not {top_k!r}")
         if self.generator is not None:
             self.generator.load_async()
         with self._lock:
@@ -181,18 +216,28 @@ class Pipeline:
             elif self.generator is None:
                 answer = self._extractive(ev)
             else:
-                draft_parts: list[str] = []
+                draft = ""
                 first_token: float | None = None
-                for piece in self.generator.stream(self._prompt(ev)):
-                    if first_token is None:
-                        first_token = time.perf_counter()
-                    draft_parts.append(piece)
-                    yield piece
-                    if "\n\n" in "".join(draft_parts):
-                        break  # one paragraph is all we asked for
+                watch = self._watch(ev)
+                pieces = self.generator.stream(self._prompt(ev))
+                try:
+                    for piece in pieces:
+                        if first_token is None:
+                            first_token = time.perf_counter()
+                        draft += piece
+                        yield piece
+                        if "\n\n" in draft or watch.check(_first_paragraph(draft)):
+                            break  # one paragraph is all we asked for / the rest would be dropped
+                finally:
+                    pieces.close()  # stops the model now, not at max_new_tokens
                 if first_token is not None:
                     timings["first_token"] = first_token - t0
-                answer = self._verified(ev, "".join(draft_parts))
+                timings["draft"] = time.perf_counter() - t1
+                if watch.stopped:
+                    notes = [watch.reason] if watch.reason else []
+                    answer = self._verified(ev, draft, checkable=watch.complete_text, notes=notes)
+                else:
+                    answer = self._verified(ev, draft)
         answer.support = ev.support
         answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
         yield answer
@@ -217,17 +262,62 @@ class Pipeline:
             p = ev.passages[pi]
             text = " ".join(c.text for c in best) or p.chunk.text
             excerpts.append(Passage(dataclasses.replace(p.chunk, text=text), p.score))
-        return build_messages(ev.query, excerpts)
+        return self._fit(ev.query, excerpts)
 
-    def _verified(self, ev: Evidence, draft: str) -> Answer:
+    def _fit(self, question: str, excerpts: list[Passage]) -> list[dict]:
+        """The messages, within the model's context window less the tokens the answer may take,
+        counted with the model's own tokenizer (a character limit means nothing in Japanese).
+        Over budget, the weakest excerpt goes first, then the question's tail, then the text of
+        the last excerpt; the citations still point at whole passages."""
+        gen = self.generator
+        assert gen is not None
+        budget = gen.context_limit - gen.max_new_tokens
+        if self.settings.max_prompt_tokens:
+            budget = min(budget, self.settings.max_prompt_tokens)
+        excerpts = list(excerpts)
+        while True:
+            messages = build_messages(question, excerpts)
+            over = gen.prompt_tokens(messages) - budget
+            if over <= 0:
+                return messages
+            if len(excerpts) > 1:
+                excerpts.pop()
+                continue
+            q_tokens = gen.count_tokens(question)
+            if q_tokens > 24:
+                question = gen.truncate(question, max(24, q_tokens - over))
+                continue
+            e_tokens = gen.count_tokens(excerpts[0].chunk.text)
+            if e_tokens > 16:
+                text = gen.truncate(excerpts[0].chunk.text, max(16, e_tokens - over))
+                excerpts[0] = Passage(dataclasses.replace(excerpts[0].chunk, text=text), excerpts[0].score)
+                continue
+            raise ModelLoadError(
+                f"the generator's context window ({gen.context_limit} tokens, {budget} for the prompt) "
+                "cannot hold even one passage; use a model with a longer context or RAG_GENERATOR=none"
+            )
+
+    def _evidence_for_draft(self, ev: Evidence) -> tuple[list[int], list[str], list[list[tuple[int, int]]]]:
+        """The prompt's passages and, in each, the sentences an answer may rest on: the
+        strongest evidence, not merely true statements."""
         prompt_idx = self._prompt_passages(ev)
         texts = [ev.passages[i].chunk.text for i in prompt_idx]
-        # The sentences an answer may rest on: the strongest evidence, not merely true statements.
         strong = [c for c in ev.candidates if c.score >= ev.support - self.settings.focus_margin]
         focus = [[(c.start, c.end) for c in strong if c.passage_index == i] for i in prompt_idx]
-        verdicts = self.verifier.verify(_first_paragraph(draft), ev.query, texts, focus, asked=ev.question)
+        return prompt_idx, texts, focus
+
+    def _watch(self, ev: Evidence) -> DraftWatch:
+        _, texts, focus = self._evidence_for_draft(ev)
+        return DraftWatch(self.verifier, ev.query, texts, focus, asked=ev.question)
+
+    def _verified(self, ev: Evidence, draft: str, checkable: str | None = None, notes: list[str] | None = None) -> Answer:
+        """Keep the draft sentences the passages support. ``checkable`` is the part of the draft
+        to verify when drafting was stopped early (its finished sentences)."""
+        prompt_idx, texts, focus = self._evidence_for_draft(ev)
+        to_check = _first_paragraph(draft) if checkable is None else checkable
+        verdicts = self.verifier.verify(to_check, ev.query, texts, focus, asked=ev.question)
         kept = [v for v in verdicts if v.ok]
-        notes = [f"dropped “{v.text}”: {v.reason}" for v in verdicts if not v.ok]
+        notes = [f"dropped “{v.text}”: {v.reason}" for v in verdicts if not v.ok] + (notes or [])
         if not kept:
             answer = self._extractive(ev)
             answer.draft = draft
@@ -283,6 +373,26 @@ class Pipeline:
                 f"[{c.n}] {c.title[:60]}" for c in closest
             )
         return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages)
+
+
+def _check_history(history: object) -> list[dict] | None:
+    """The conversation as ``[{"role": "user"|"assistant", "content": str}, ...]``, or a clear
+    ``InvalidQuestion``. Content given as a list of parts (as chat UIs send it) is joined."""
+    if history is None:
+        return None
+    if not isinstance(history, list):
+        raise InvalidQuestion(f"history must be a list of {{role, content}} turns, not {type(history).__name__}")
+    turns = []
+    for i, turn in enumerate(history):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant", "system"):
+            raise InvalidQuestion(f"history turn {i} is not a {{role: user|assistant, content}} object")
+        content = turn.get("content", "")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+        if not isinstance(content, str):
+            content = str(content)
+        turns.append({"role": turn["role"], "content": _CONTROL_CHARS.sub(" ", content)})
+    return turns or None
 
 
 def _first_paragraph(draft: str) -> str:

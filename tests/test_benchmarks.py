@@ -1,10 +1,15 @@
-"""Smoke tests: the benchmark code runs end to end at tiny sizes (full runs stay out of the suite)."""
+"""Smoke tests: every benchmark runs end to end at toy sizes (full runs stay out of the suite)."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+from benchmarks import answer_latency, indexing
 from benchmarks.corpus import write_corpus
-from benchmarks.indexing import print_table, run
+from tests.conftest import ROOT
 
 
 def test_corpus_is_deterministic_and_realistic(tmp_path: Path) -> None:
@@ -15,18 +20,38 @@ def test_corpus_is_deterministic_and_realistic(tmp_path: Path) -> None:
     assert all(1000 < s < 12000 for s in sizes)
 
 
-def test_indexing_benchmark_runs(capsys) -> None:  # noqa: ANN001
-    r = run(4, with_langchain=False)
-    assert r["rag"]["passages"] > 4 and r["rag"]["passages_per_s"] > 0 and r["raw_encode"]["passages_per_s"] > 0
-    assert r["incremental"]["embedded"] >= 1 and r["incremental"]["share_of_full"] < 1
-    print_table(r)
-    assert "rag index" in capsys.readouterr().out
+def test_indexing_benchmarks_run(capsys, embedder) -> None:  # noqa: ANN001
+    r = indexing.throughput(4, with_langchain=False, embedder=embedder)
+    assert r["rag"]["passages"] > 4 and r["raw_encode"]["passages"] == r["rag"]["passages"]
+    assert 0 < r["rag"]["share_of_raw"] and len(r["raw_encode"]["runs"]) == 2
+    indexing.print_throughput(r)
+    inc = indexing.incremental(5, embedder=embedder)
+    assert inc["embedded"] >= 1 and inc["seconds"] < inc["full_seconds"]
+    indexing.print_incremental(inc)
+    out = capsys.readouterr().out
+    assert "rag index" in out and "1 of 5 articles changed" in out
 
 
-def test_retrieval_scale_benchmark_runs() -> None:
-    from benchmarks.retrieval_scale import run as scale
+def test_runner_writes_json_table_and_plot(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "retrieval,incremental", "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "retrieval p50 at" not in out.stdout  # quick sizes are not the targets' sizes
+    assert "share of full build" in out.stdout and "quick run, not judged" in out.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    kinds = {r["product_index"] for r in results["retrieval"]}
+    assert kinds == {"IndexFlatIP", "IndexIVFScalarQuantizer"}  # 10k exact, 60k approximate
+    assert all(0.9 <= r["recall_at_10"] <= 1.0 for r in results["retrieval"])
+    png = (tmp_path / "retrieval_latency.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
-    rows = scale([3000], n_queries=20, approx_threshold=1000)
-    r = rows[0]
-    assert r["product_index"] == "IndexHNSWFlat" and 0.0 <= r["recall_at_10"] <= 1.0
-    assert r["exact_p50_ms"] > 0 and r["product_mb"] > r["exact_mb"] * 0.5
+
+def test_start_to_answer_is_measured_from_a_fresh_process(tmp_path: Path) -> None:
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_CACHE_DIR": str(tmp_path / "cache")}
+    r = answer_latency.start_to_answer("none", env)
+    assert r["seconds"] > r["in_process_s"] > 0 and not r["abstained"]
+    assert 100 < r["rss_mb"] < 3000  # this process's own peak, not the test runner's
+    qs, source = answer_latency.questions(tmp_path / "missing.jsonl")
+    assert source == "built-in questions" and len(qs) >= 5

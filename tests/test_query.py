@@ -54,10 +54,11 @@ def test_bad_questions_get_a_clear_error(pipeline: Pipeline, bad: object) -> Non
         pipeline.query(bad)  # type: ignore[arg-type]
 
 
-def test_huge_question_is_truncated_not_fatal(pipeline: Pipeline) -> None:
-    ans = pipeline.query("Tomahawk missiles " * 20_000)
-    assert len(ans.question) <= pipeline.settings.max_question_chars
-    assert ans.citations
+def test_huge_question_is_refused_with_the_limit(pipeline: Pipeline) -> None:
+    with pytest.raises(InvalidQuestion, match="359,999 characters long; the limit is 2,000"):
+        pipeline.query("Tomahawk missiles " * 20_000)
+    ok = pipeline.query("How many Tomahawk missiles is Japan buying? " + "Please answer. " * 100)  # 1,544 chars
+    assert ok.citations and not ok.abstained
 
 
 def test_public_query_function_works_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

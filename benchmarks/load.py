@@ -1,0 +1,166 @@
+"""Many clients at once against the running app: errors, mixed-up answers, memory growth, speed.
+
+    python -m benchmarks.load [--clients 8] [--questions 25] [--generator packaged|none]
+
+Starts ``app.py`` on a free loopback port over a copy of the bundled articles, then runs
+``--clients`` threads, each with its own ``gradio_client.Client``, each asking ``--questions``
+questions through the JSON API, every third one a follow-up that carries that client's own
+conversation. Checked: no errors; every answer is for the question its client asked (and a
+follow-up was rewritten with that client's history, nobody else's); server memory after the run
+versus after the first round. Printed: answers/s, latency p50/p95, RSS growth.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OPENERS = [
+    ("Which professor at Wased University is quoted?", "What does he argue?"),
+    ("How many Tomahawk missiles is Japan acquiring?", "And which other missiles are mentioned?"),
+    ("How much U.S. debt does Japan hold?", "When was that figure reported?"),
+    ("Which air base in Okinawa is mentioned?", "What does it remind of?"),
+    ("What tariff has the U.S. imposed on Japan?", "How did Japan respond to it?"),
+    ("Who is quoted from the Tokyo Institute of Technology?", "What does he say about it?"),
+    ("Where was the trilateral summit of China, Japan and South Korea held?", "Who attended it?"),
+    ("What is the boiling point of mercury?", "And of water?"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(work: Path, generator: str = "none", extra_env: dict | None = None, timeout: float = 300) -> tuple[subprocess.Popen, str, Path]:
+    """``python app.py`` over a private copy of the articles; returns (process, url, log file)."""
+    docs = work / "docs"
+    if not docs.exists():
+        shutil.copytree(ROOT / "seeds", docs)
+    port = free_port()
+    log_path = work / f"server-{port}.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--docs", str(docs), "--index", str(work / "index"),
+         "--generator", generator],
+        stdout=log, stderr=subprocess.STDOUT, cwd=work, env={**os.environ, **(extra_env or {})},
+    )
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if "ready:" in log_path.read_text(errors="replace"):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return proc, f"http://127.0.0.1:{port}/", log_path
+            except OSError:
+                pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the server did not get ready:\n" + log_path.read_text(errors="replace")[-3000:])
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 1e6
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else 0.0
+
+
+def run_load(url: str, server_pid: int, clients: int = 8, questions: int = 25) -> dict:
+    from gradio_client import Client
+
+    latencies: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+    first_round = threading.Barrier(clients + 1)
+    rss: dict[str, float] = {}
+
+    def client_main(ci: int) -> None:
+        client = Client(url, verbose=False)
+        history: list[dict] = []
+        opener, followup = OPENERS[ci % len(OPENERS)]
+        for qi in range(questions):
+            is_followup = qi % 3 == 1
+            question = followup if is_followup else opener
+            if not is_followup:
+                history = []
+            t0 = time.perf_counter()
+            try:
+                r = client.predict(question, history or None, api_name="/ask")
+            except Exception as e:  # noqa: BLE001 - every failure is a finding
+                r = {"error": f"{type(e).__name__}: {e}"}
+            dt = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt)
+                if "error" in r:
+                    problems.append(f"client {ci} q{qi}: {r['error']}")
+                elif r["question"] != question:
+                    problems.append(f"client {ci} q{qi}: got the answer to {r['question']!r}")
+                elif is_followup and opener not in (r.get("rewritten_question") or ""):
+                    problems.append(f"client {ci} q{qi}: follow-up searched {r.get('rewritten_question')!r}")
+                elif not r["citations"]:
+                    problems.append(f"client {ci} q{qi}: no citations")
+            if "error" not in r:
+                history = [{"role": "user", "content": question}, {"role": "assistant", "content": r["plain_text"]}]
+            if qi == 0:
+                first_round.wait()
+
+    threads = [threading.Thread(target=client_main, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    first_round.wait()
+    rss["after_first_round"] = rss_mb(server_pid)
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    rss["end"] = rss_mb(server_pid)
+    return {
+        "clients": clients, "questions_each": questions, "answers": len(latencies), "seconds": wall,
+        "answers_per_s": len(latencies) / wall, "p50_s": pct(latencies, 0.5), "p95_s": pct(latencies, 0.95),
+        "rss_after_first_round_mb": rss["after_first_round"], "rss_end_mb": rss["end"],
+        "rss_growth_mb": rss["end"] - rss["after_first_round"], "problems": problems,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--questions", type=int, default=25)
+    ap.add_argument("--generator", default="packaged")
+    ap.add_argument("--json", type=Path, default=Path("benchmarks/out/load.json"))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url, _ = start_server(Path(tmp), args.generator)
+        try:
+            r = run_load(url, proc.pid, args.clients, args.questions)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"{r['clients']} clients x {r['questions_each']} questions ({args.generator}): {r['answers']} answers in "
+          f"{r['seconds']:.1f} s = {r['answers_per_s']:.2f}/s; latency p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s; "
+          f"server RSS {r['rss_after_first_round_mb']:.0f} -> {r['rss_end_mb']:.0f} MB; {len(r['problems'])} problems")
+    for p in r["problems"]:
+        print("PROBLEM:", p)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(r, indent=1))
+    sys.exit(1 if r["problems"] else 0)
+
+
+if __name__ == "__main__":
+    main()
