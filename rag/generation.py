@@ -24,6 +24,7 @@ from rag.embedding import ModelLoadError
 log = logging.getLogger(__name__)
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_LAYOUT = "v2"  # bump when the converted-weights folder changes shape (v2: save_pretrained)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,25 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _save_weights(model, path: Path) -> None:  # noqa: ANN001
+    """The weights as safetensors, tied ones once under the name ``from_pretrained`` loads them
+    from (SmolLM2's output layer *is* its embedding table). transformers' own ``save_pretrained``
+    refuses models loaded from GGUF, and a plain dump may keep the other name, which loads fine
+    but reports the embedding as "MISSING ... newly initialized"."""
+    from safetensors.torch import save_file
+
+    tied = getattr(model, "_tied_weights_keys", None) or {}
+    derived = set(tied) if isinstance(tied, (dict, list, set, tuple)) else set()
+    state, seen = {}, set()
+    for name, tensor in model.state_dict().items():
+        key = (tensor.data_ptr(), tuple(tensor.shape))
+        if name in derived or key in seen:
+            continue
+        seen.add(key)
+        state[name] = tensor.detach().contiguous().clone()
+    save_file(state, str(path), metadata={"format": "pt"})
+
+
 def _remembered_digest(path: Path, memo: Path) -> str:
     """sha256 of ``path``, remembered by (size, mtime): hashing the 98 MB GGUF takes 0.12 s of
     every start otherwise. A changed file has a new size or mtime and is hashed again."""
@@ -137,10 +157,10 @@ class Generator:
     # --- loading ---------------------------------------------------------------------------
     def _converted_dir(self) -> Path:
         gguf = Path(self.source.location) / (self.source.gguf_file or "")
-        return self.cache_dir / "models" / _remembered_digest(gguf, self.cache_dir / "models" / "digests.json")
+        digest = _remembered_digest(gguf, self.cache_dir / "models" / "digests.json")
+        return self.cache_dir / "models" / f"{digest}-{CACHE_LAYOUT}"
 
     def _load_gguf(self):
-        from safetensors.torch import save_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         cached = self._converted_dir()
@@ -160,7 +180,7 @@ class Generator:
         try:  # cache atomically (the exact float32 de-quantized weights, whatever dtype runs): a half-written folder is never picked up
             tmp = cached.parent / f".tmp-{uuid.uuid4().hex[:8]}"
             tmp.mkdir(parents=True, exist_ok=True)
-            save_model(model, str(tmp / "model.safetensors"))
+            _save_weights(model, tmp / "model.safetensors")
             model.config.__dict__.pop("quantization_config", None)
             model.config.save_pretrained(str(tmp))
             if model.generation_config is not None:

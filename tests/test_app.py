@@ -156,6 +156,11 @@ def test_browser_answer_citation_and_highlight(server: dict, tmp_path: Path) -> 
         _ask(page, "What is the boiling point of mercury in kelvin?")
         assert page.locator("#chat .abstain-box").count() == 1
         assert "Closest passages" in page.locator("#sources").inner_text()
+        # a pasted wall of text gets a visible reason, not a spinner or a traceback
+        page.locator("#question textarea").fill("Tomahawk " * 400)
+        page.locator("#ask").click()
+        page.wait_for_function("document.querySelector('#chat').innerText.includes('the limit is 2,000')", timeout=30_000)
+        assert "Traceback" not in page.locator("#chat").inner_text()
         page.locator("#new-chat").click()
         page.wait_for_function(f"{FINISHED} === 0")
         browser.close()
