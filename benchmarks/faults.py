@@ -179,6 +179,9 @@ def kill_loop(rounds: int, n_articles: int = 20, seed: int = 0, embedder: Embedd
             if first_build:
                 shutil.rmtree(index_dir)
                 on_disk = "none"
+            elif on_disk == "none":  # a killed first build: complete one, so updates are tested again
+                run_indexer(docs, index_dir)
+                on_disk = check_index(index_dir, states, emb, rng)
             folder = "B" if folder == "A" else "A"
             write_state(docs, states[folder])
             stage = rng.choice(STAGES)
