@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 MAX_WORKERS = 4  # data-parallel encoding threads at most (one per core)
 PARALLEL_MIN_BATCHES = 4  # fewer batches than this: one encode call is as fast
 _THREADS_LOCK = threading.Lock()  # torch's thread count is process-wide
+# transformers' from_pretrained is not thread-safe: it toggles process-wide state while it builds
+# a model (weight initialisation, tying). Loading the generator in the background while the
+# embedder loads left SmolLM2's output layer untied and randomly initialised ("lm_head.weight |
+# MISSING"), so every model load in this process takes this lock.
+MODEL_LOAD_LOCK = threading.Lock()
 
 
 class ModelLoadError(RuntimeError):
@@ -76,9 +81,10 @@ class Embedder:
         try:
             # Weights only from safetensors (a pickled .bin can run code when loaded) and no code
             # shipped with the model: a model folder is data, not a program.
-            return SentenceTransformer(
-                self.path, device=self.device, trust_remote_code=False, model_kwargs={"use_safetensors": True}
-            )
+            with MODEL_LOAD_LOCK:
+                return SentenceTransformer(
+                    self.path, device=self.device, trust_remote_code=False, model_kwargs={"use_safetensors": True}
+                )
         except Exception as e:
             raise ModelLoadError(f"cannot load embedding model {self.name!r} ({self.path}): {e}") from e
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.embedding import ModelLoadError
+from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,16 @@ def _save_weights(model, path: Path) -> None:  # noqa: ANN001
         seen.add(key)
         state[name] = tensor.detach().contiguous().clone()
     save_file(state, str(path), metadata={"format": "pt"})
+
+
+def _tie_output_layer(model) -> None:  # noqa: ANN001
+    """A model whose config ties its output layer to its embedding table must have them be one
+    tensor: if loading left them apart, the output layer is random and every token is noise."""
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    out, emb = model.get_output_embeddings(), model.get_input_embeddings()
+    if getattr(config, "tie_word_embeddings", False) and out is not None and emb is not None and out.weight is not emb.weight:
+        log.warning("the generator's output layer was not tied to its embedding table; tying it")
+        out.weight = emb.weight
 
 
 def _remembered_digest(path: Path, memo: Path) -> str:
@@ -209,15 +219,17 @@ class Generator:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             try:
-                if self.source.kind == "gguf":
-                    tok, model = self._load_gguf()
-                else:
-                    # safetensors only (a pickled checkpoint can run code), no model-supplied code
-                    tok = AutoTokenizer.from_pretrained(self.source.location, trust_remote_code=False)
-                    model = AutoModelForCausalLM.from_pretrained(
-                        self.source.location, dtype=self._torch_dtype(), use_safetensors=True, trust_remote_code=False
-                    )
-                    self.loaded_from = self.source.label
+                with MODEL_LOAD_LOCK:
+                    if self.source.kind == "gguf":
+                        tok, model = self._load_gguf()
+                    else:
+                        # safetensors only (a pickled checkpoint can run code), no model-supplied code
+                        tok = AutoTokenizer.from_pretrained(self.source.location, trust_remote_code=False)
+                        model = AutoModelForCausalLM.from_pretrained(
+                            self.source.location, dtype=self._torch_dtype(), use_safetensors=True, trust_remote_code=False
+                        )
+                        self.loaded_from = self.source.label
+                _tie_output_layer(model)
             except ModelLoadError:
                 raise
             except Exception as e:

@@ -44,6 +44,19 @@ def test_converted_weights_are_cached_and_reloaded(gen_pipeline: Pipeline) -> No
     assert again.loaded_from.startswith("cache")
     assert again.tokenizer.chat_template  # the chat template comes from the model
     assert again.generate([{"role": "user", "content": "Say hello."}], max_new_tokens=8).strip()
+    model = again.model  # SmolLM2's output layer is its embedding table, also after the cache
+    assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
+
+
+def test_loading_beside_the_embedder_keeps_the_output_layer(gen_pipeline: Pipeline) -> None:
+    """The app loads the generator in the background while the embedder loads: both at once left
+    the output layer untied and random (transformers' loading is not thread-safe)."""
+    for _ in range(3):
+        gen = Generator(gen_pipeline.generator_source, gen_pipeline.settings.cache_dir)
+        gen.load_async()
+        Embedder().model  # noqa: B018 - a second model loading now, in this thread
+        gen.load()
+        assert gen.model.get_output_embeddings().weight is gen.model.get_input_embeddings().weight
 
 
 @pytest.mark.parametrize(
