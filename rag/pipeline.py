@@ -142,7 +142,8 @@ class Pipeline:
         if self.generator_source is None:
             return None
         s = self.settings
-        return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype, system_prompt=SYSTEM)
+        return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype, system_prompt=SYSTEM,
+                         quantize=s.generator_quantize)
 
     def warm_up(self) -> None:
         """Load everything a first question needs (index, embedder, generator), so startup fails

@@ -48,6 +48,16 @@ def test_converted_weights_are_cached_and_reloaded(gen_pipeline: Pipeline) -> No
     assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
 
 
+def test_int8_option_quantizes_and_still_writes(gen_pipeline: Pipeline) -> None:
+    import torch
+
+    gen = Generator(gen_pipeline.generator_source, gen_pipeline.settings.cache_dir, quantize="int8")
+    assert not any(type(m) is torch.nn.Linear for m in gen.model.modules())  # all swapped for int8 ones
+    assert gen.generate([{"role": "user", "content": "Say hello."}], max_new_tokens=8).strip()
+    with pytest.raises(ModelLoadError, match="quantization"):
+        Generator(gen_pipeline.generator_source, gen_pipeline.settings.cache_dir, quantize="int4")
+
+
 def test_loading_beside_the_embedder_keeps_the_output_layer(gen_pipeline: Pipeline) -> None:
     """The app loads the generator in the background while the embedder loads: both at once left
     the output layer untied and random (transformers' loading is not thread-safe)."""
