@@ -74,13 +74,13 @@ def search(index: faiss.Index, vectors: np.ndarray, queries: np.ndarray, k: int)
     out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
     out_r = np.full((len(queries), k), -1, dtype=np.int64)
     for qi, rows in enumerate(cand):
-        rows = rows[rows >= 0]
+        rows = np.sort(rows[rows >= 0])  # ascending rows: sequential reads of a memmap
         if not len(rows):
             continue
-        exact = np.asarray(vectors[np.sort(rows)], dtype=np.float32) @ queries[qi]
+        exact = np.asarray(vectors[rows], dtype=np.float32) @ queries[qi]
         order = np.argsort(-exact)[:k]
         out_s[qi, : len(order)] = exact[order]
-        out_r[qi, : len(order)] = np.sort(rows)[order]
+        out_r[qi, : len(order)] = rows[order]
     return out_s, out_r
 
 

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.loading import SUPPORTED_SUFFIXES, UnreadableFile, content_hash, document_from_bytes
+from rag.loading import SUPPORTED_SUFFIXES, UnreadableFile, content_hash, document_from_bytes, too_big
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -42,7 +42,7 @@ def add_article(
     if suffix not in SUPPORTED_SUFFIXES:
         return AddResult(name, False, f"{name}: only .txt, .md and .html articles are accepted")
     if len(data) > max_bytes:
-        return AddResult(name, False, f"{name}: {len(data) / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit")
+        return AddResult(name, False, too_big(name, len(data), max_bytes))
     digest = content_hash(data)
     if digest in known_hashes:
         return AddResult(name, False, f"{name}: already in the collection (same content)")

@@ -171,6 +171,8 @@ class Embedder:
         """``encode`` with a bounded memory of recent texts. Answering embeds the sentences of the
         retrieved passages (grounding) and again while checking a draft; follow-up questions
         come back to the same passages. Vectors are deterministic, so remembering them is exact."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         with self._memo_lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
         if missing:
@@ -189,6 +191,4 @@ class Embedder:
                 found = {t: self._memo[t] for t in texts}
                 for t in found:
                     self._memo.move_to_end(t)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[t] for t in texts])

@@ -24,7 +24,7 @@ from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError
 log = logging.getLogger(__name__)
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-CACHE_LAYOUT = "v2"  # bump when the converted-weights folder changes shape (v2: save_pretrained)
+CACHE_LAYOUT = "v2"  # bump when the converted-weights folder changes shape (v2: tied weights saved once, see _save_weights)
 
 
 @dataclass(frozen=True)

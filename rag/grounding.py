@@ -283,11 +283,18 @@ def claims(sentence: str) -> tuple[set[str], set[str]]:
     return nums, names
 
 
-def unsupported_claims(sentence: str, passage: str) -> list[str]:
-    """Numbers and names of ``sentence`` that ``passage`` does not contain."""
+def passage_claims(passage: str) -> tuple[set[str], set[str], str]:
+    """What ``unsupported_claims`` needs of a passage; worth keeping when one passage is checked
+    against many sentences (or, while a draft streams, many times)."""
+    nums, names = claims(passage)
+    return nums, names, passage.lower().replace("’", "'")
+
+
+def unsupported_claims(sentence: str, passage: str, known: tuple[set[str], set[str], str] | None = None) -> list[str]:
+    """Numbers and names of ``sentence`` that ``passage`` does not contain (``known``: its
+    ``passage_claims``, if already computed)."""
     nums, names = claims(sentence)
-    p_nums, p_names = claims(passage)
-    low = passage.lower().replace("’", "'")
+    p_nums, p_names, low = known or passage_claims(passage)
     missing = [n for n in nums if n not in p_nums and not re.search(rf"\b{re.escape(n)}\b", low)]
     missing += [n for n in names if n not in p_names and n not in low]
     return missing
@@ -412,9 +419,8 @@ class DraftWatch:
         self.focus = focus
         self.asked = asked or question
         self.max_verified = 1 if answer_type(self.asked) else 2
-        joined = "\n\n".join(passages)
-        self._nums, self._names = claims(joined)
-        self._low = joined.lower().replace("’", "'")
+        self._joined = "\n\n".join(passages)
+        self._known = passage_claims(self._joined)
         self.complete: list[tuple[str, list[int]]] = []  # finished sentences seen so far
         self.verified = 0
         self.stopped = False
@@ -424,11 +430,6 @@ class DraftWatch:
     def complete_text(self) -> str:
         """The finished sentences with their markers: what is worth verifying after a stop."""
         return " ".join(body + "".join(f" [{n}]" for n in nums) for body, nums in self.complete)
-
-    def _unfounded(self, text: str) -> list[str]:
-        nums, names = claims(text)
-        missing = [n for n in nums if n not in self._nums and not re.search(rf"\b{re.escape(n)}\b", self._low)]
-        return missing + [n for n in names if n not in self._names and n not in self._low]
 
     def check(self, draft: str) -> bool:
         """Should drafting stop now? Cheap per token: a sentence is only verified (one embedding
@@ -449,7 +450,7 @@ class DraftWatch:
             return False
         unfinished = sentences[-1][0]
         words = unfinished[: unfinished.rfind(" ")] if " " in unfinished else ""
-        missing = self._unfounded(words) if words else []
+        missing = unsupported_claims(words, self._joined, self._known) if words else []
         if missing:
             self.reason = f"stopped drafting at “{words} …”: no passage contains {', '.join(sorted(missing)[:3])}"
             self.stopped = True

@@ -112,11 +112,6 @@ class BuildReport:
         )
 
 
-def build_faiss(vectors: np.ndarray, approx_threshold: int, previous: faiss.Index | None = None) -> faiss.Index:
-    """Exact up to ``approx_threshold`` vectors, a self-calibrated IVF index above (``rag.ann``)."""
-    return ann.build(vectors, approx_threshold, previous)
-
-
 # --- on-disk store --------------------------------------------------------------------------
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
@@ -380,7 +375,7 @@ def sync_index(
         if new_idx:
             vectors[[i for i, _ in new_idx]] = new_vecs[[r for _, r in new_idx]]
 
-        faiss_index = build_faiss(vectors, approx_threshold, current.faiss_index if current is not None else None)
+        faiss_index = ann.build(vectors, approx_threshold, current.faiss_index if current is not None else None)
         manifest = {
             "format": FORMAT_VERSION,
             "settings": signature,

@@ -242,11 +242,16 @@ def title_of(text: str) -> str:
 
 
 # --- public ---------------------------------------------------------------------------------
+def too_big(name: str, size: int, limit: int) -> str:
+    """The one wording of a size refusal (indexing, uploads): MiB, as file managers show them."""
+    return f"{name}: {size / 2**20:.1f} MB is over the {limit / 2**20:.0f} MB limit"
+
+
 def read_file(path: Path, name: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise UnreadableFile(f"{name}: {size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit")
+            raise UnreadableFile(too_big(name, size, max_bytes))
         return path.read_bytes()
     except OSError as e:
         raise UnreadableFile(f"{name}: cannot read ({e.strerror or e})") from e

@@ -16,6 +16,7 @@ from pathlib import Path
 from rag.articles import MAX_UPLOAD_BYTES, add_article
 from rag.embedding import ModelLoadError
 from rag.index import IndexError_
+from rag.loading import too_big
 from rag.pipeline import InvalidQuestion, Pipeline
 from rag.types import Answer, Citation
 
@@ -195,7 +196,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
                 results.append(f"✗ {original}: cannot read the upload ({e})")
                 continue
             if size > max_upload_bytes:
-                results.append(f"✗ {original}: {size / 2**20:.1f} MB is over the {max_upload_bytes / 2**20:.0f} MB limit")
+                results.append("✗ " + too_big(original, size, max_upload_bytes))
                 continue
             r = add_article(docs_dir, original, data, known, max_upload_bytes)
             results.append(("✓ " if r.ok else "✗ ") + r.message)
