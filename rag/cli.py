@@ -86,7 +86,12 @@ def index_cmd(
 
 
 def print_answer(ans, show_sources: bool = True) -> None:
-    typer.echo(ans.text)
+    if ans.short_answer and ans.text.startswith("**"):
+        bold, _, rest = ans.text[2:].partition("**")
+        typer.secho(bold, bold=True, nl=False)
+        typer.echo(rest)
+    else:
+        typer.echo(ans.text)
     if ans.rewritten_question:
         typer.secho(f"(searched for: {ans.rewritten_question})", dim=True)
     if show_sources and ans.citations:
@@ -118,17 +123,28 @@ def ask_cmd(
 
 @app.command("eval")
 def eval_cmd(
-    qa: Annotated[Path, typer.Argument(help="QA set, JSON lines (see the eval README).", exists=True, dir_okay=False)],
+    qa: Annotated[Path | None, typer.Argument(help="QA set, JSON lines (see the eval README).", dir_okay=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write predictions here (JSON lines).")] = None,
     docs: DocsOpt = None,
     index: IndexOpt = None,
     generator: GenOpt = None,
+    squad: Annotated[Path | None, typer.Option("--squad", help="SQuAD v1.1 JSON: run the open-setting test titles instead.", dir_okay=False)] = None,
+    part: Annotated[str, typer.Option("--part", help="Split part for --squad: test (default), calibration, fusion.")] = "test",
+    n: Annotated[int, typer.Option("--n", help="With --squad: questions of each kind (0 = all).")] = 150,
+    followups: Annotated[int, typer.Option("--followups", help="With --squad: follow-up pairs to ask (0 = none).")] = 100,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print one row per question.")] = False,
 ) -> None:
-    """Run every question through rag.query and print the figures of the eval README."""
+    """Run every question through rag.query and print the figures of the eval README.
+
+    With ``--squad``: the SQuAD titles of one part of the committed split, in the open setting
+    (answerable, other-title and near-miss questions; see rag/squad_eval.py)."""
     from rag.evaluation import load_jsonl, run_eval
 
     _setup_logging(False)
+    if squad is not None:
+        return _squad_eval(squad, part, n, followups, generator, out, verbose)
+    if qa is None or not qa.is_file():
+        _fail(f"QA file not found: {qa}" if qa else "give a QA file, or --squad PATH", 2)
     try:
         items = load_jsonl(qa)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -165,6 +181,43 @@ def eval_cmd(
     ]
     for name, value, unit in rows:
         typer.echo(f"{name:>38}: {value}{unit}")
+
+
+def _squad_eval(squad: Path, part: str, n: int, followups: int, generator: str | None, out: Path | None, verbose: bool) -> None:
+    from rag.settings import default_cache_dir
+    from rag.squad_eval import make_cases, open_pipeline, run, run_followups
+
+    if not squad.is_file():
+        _fail(f"SQuAD file not found: {squad}", 2)
+    if part not in ("test", "calibration", "fusion", "reader"):
+        _fail(f"--part must be test, calibration, fusion or reader, not {part!r}", 2)
+    work = default_cache_dir() / "squad-open"
+    typer.echo(f"open-setting corpus and index under {work}", err=True)
+    overrides = {"generator": generator} if generator else {}
+    pipe = _guard(lambda: open_pipeline(squad, work, show_progress=True, **overrides))
+    _guard(pipe.warm_up)
+    cases = make_cases(squad, part, n)
+
+    def progress(i: int, total: int) -> None:
+        typer.echo(f"\r{i}/{total} questions", nl=i == total, err=True)
+
+    summary, rows = _guard(lambda: run(pipe, cases, progress))
+    if followups:
+        from rag.squad import followup_pairs, load_split, load_squad, sample
+
+        split = load_split()
+        pairs = sample(followup_pairs(load_squad(squad), split["parts"][part]["indexed"]), followups, seed=3)
+        summary["followups"] = _guard(lambda: run_followups(pipe, pairs))
+        summary["followups_without_history"] = _guard(lambda: run_followups(pipe, pairs, with_history=False))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    if verbose:
+        for r in rows:
+            typer.echo(json.dumps(r))
+    typer.echo(json.dumps({"part": part, **summary}))
+    for name, value in summary.items():
+        typer.echo(f"{name:>30}: {value}")
 
 
 @app.command("serve")

@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from rag.embedding import Embedder, ModelLoadError
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.grounding import Candidate, DraftWatch, Grounder, Verdict, Verifier, continues, next_sentence
 from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError, sync_index
 from rag.prompting import SYSTEM, build_messages
+from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
+from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings
 from rag.types import Answer, Citation, Passage, Sentence
 
@@ -50,7 +54,11 @@ class Evidence:
 
     @property
     def support(self) -> float:
-        return self.candidates[0].score if self.candidates else 0.0
+        """The calibrated answer probability of the best sentence (its support score without a reader)."""
+        if not self.candidates:
+            return 0.0
+        top = self.candidates[0]
+        return top.p if top.p is not None else top.score
 
     @property
     def rewritten(self) -> str | None:
@@ -134,6 +142,30 @@ class Pipeline:
         return Grounder(self.embedder, bm25.idf, bm25.n)
 
     @cached_property
+    def reader(self) -> Reader | None:
+        name = self.settings.reader
+        return None if name.lower() in ("none", "off", "") else Reader(name)
+
+    @cached_property
+    def scorer(self) -> Scorer | None:
+        if self.reader is None:
+            return None
+        name = self.settings.answer_scorer
+        return Scorer.load() if name in ("packaged", "default", "") else Scorer.load(Path(name))
+
+    @property
+    def refuse_below(self) -> float:
+        if self.settings.refuse_below is not None:
+            return self.settings.refuse_below
+        return self.scorer.refuse_below if self.scorer is not None else self.settings.min_support
+
+    @property
+    def short_answer_above(self) -> float:
+        if self.settings.short_answer_above is not None:
+            return self.settings.short_answer_above
+        return self.scorer.short_above if self.scorer is not None else math.inf
+
+    @cached_property
     def verifier(self) -> Verifier:
         return Verifier(self.embedder, self.settings.verify_similarity, self.settings.verify_coverage)
 
@@ -152,6 +184,12 @@ class Pipeline:
             self.generator.load_async()
         _ = self.grounder
         self.embedder.encode_query("warm up")
+        if self.reader is not None:
+            self.reader.read("warm up?", ["Warm up."], [[(0, 8)]])
+            if self.scorer is not None and self.scorer.uses_types:
+                from rag.answer_types import nlp
+
+                nlp()
         if self.generator is not None:
             self.generator.load()
 
@@ -177,25 +215,46 @@ class Pipeline:
             )
         return question
 
-    def retrieve(self, question: str, history: list[dict] | None = None, top_k: int | None = None) -> tuple[str, list[Passage]]:
+    def retrieve(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
+    ) -> tuple[str, list[Passage]]:
         query = rewrite_followup(question, history)
-        return query, self.retriever.retrieve(query, top_k or self.settings.top_k)
+        return query, self.retriever.retrieve(query, top_k or self.settings.top_k, exclude=exclude)
 
-    def gather(self, question: str, history: list[dict] | None = None, top_k: int | None = None) -> Evidence:
-        query, passages = self.retrieve(question, history, top_k)
-        return Evidence(question, query, passages, self.grounder.candidates(query, passages, asked=question))
+    def gather(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
+    ) -> Evidence:
+        """Retrieval and scored candidate sentences. A follow-up is tried both as asked and with the
+        conversation's words added; the reading whose best sentence scores higher is kept."""
+        query = rewrite_followup(question, history)
+        tries = [query] if query == question or self.reader is None else [question, query]
+        best: Evidence | None = None
+        for q in tries:
+            passages = self.retriever.retrieve(q, top_k or self.settings.top_k, exclude=exclude)
+            cands = self.grounder.candidates(q, passages, asked=question)
+            if self.reader is not None and self.scorer is not None:
+                # The reader reads the question as asked (it was trained on questions, not on
+                # questions with a conversation appended); retrieval and term overlap use ``q``.
+                cands = score_candidates(self.reader, self.scorer, question, cands, passages)
+            ev = Evidence(question, q, passages, cands)
+            if best is None or ev.support > best.support:
+                best = ev
+        assert best is not None
+        return best
 
-    def query(self, question: str, history: list[dict] | None = None, top_k: int | None = None) -> Answer:
+    def query(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
+    ) -> Answer:
         """The verified Answer (the last item of ``query_stream``)."""
         answer = None
-        for item in self.query_stream(question, history, top_k):
+        for item in self.query_stream(question, history, top_k, exclude):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
     def query_stream(
-        self, question: str, history: list[dict] | None = None, top_k: int | None = None
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
     ) -> Iterator[str | Answer]:
         """Draft text as the model writes it (``str`` pieces), then the verified ``Answer``.
 
@@ -209,13 +268,16 @@ class Pipeline:
         if self.generator is not None:
             self.generator.load_async()
         with self._lock:
-            ev = self.gather(question, history, top_k)
+            ev = self.gather(question, history, top_k, exclude)
             t1 = time.perf_counter()
             timings = {"retrieve": t1 - t0}
-            if ev.support < self.settings.min_support:
+            if ev.support < self.refuse_below:
                 answer = self._abstain(ev)
             elif self.generator is None:
                 answer = self._extractive(ev)
+            elif self.settings.draft_policy != "always" and self._short_answer(ev) is not None:
+                answer = self._extractive(ev)
+                answer.notes.append("answered extractively: the reader found a short answer, which a draft cannot improve")
             else:
                 draft = ""
                 first_token: float | None = None
@@ -240,6 +302,7 @@ class Pipeline:
                 else:
                     answer = self._verified(ev, draft)
         answer.support = ev.support
+        answer.best_sentence = ev.candidates[0].text if ev.candidates else ""
         answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
         yield answer
 
@@ -303,7 +366,10 @@ class Pipeline:
         strongest evidence, not merely true statements."""
         prompt_idx = self._prompt_passages(ev)
         texts = [ev.passages[i].chunk.text for i in prompt_idx]
-        strong = [c for c in ev.candidates if c.score >= ev.support - self.settings.focus_margin]
+        if ev.candidates and ev.candidates[0].p is not None:
+            strong = ev.candidates[:3]  # ranked by the answer scorer: its best three
+        else:
+            strong = [c for c in ev.candidates if c.score >= ev.support - self.settings.focus_margin]
         focus = [[(c.start, c.end) for c in strong if c.passage_index == i] for i in prompt_idx]
         return prompt_idx, texts, focus
 
@@ -341,18 +407,27 @@ class Pipeline:
         text = " ".join(f"{_no_final_stop(s.text)} [{s.citations[0]}]." for s in sentences)
         return Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages, draft=draft, notes=notes)
 
+    def _short_answer(self, ev: Evidence) -> Candidate | None:
+        """The best sentence, when its reader span is confident and short enough to lead with."""
+        if not ev.candidates:
+            return None
+        best = ev.candidates[0]
+        if best.span is None or best.p is None:
+            return None
+        if best.reader_span < self.short_answer_above:
+            return None
+        if not 0 < len(best.span_text.split()) <= self.settings.max_short_words:
+            return None
+        return best
+
     def _extractive(self, ev: Evidence) -> Answer:
         best = ev.candidates[0]
+        short = self._short_answer(ev)
         chosen = [best]
-        follow = next_sentence(ev.passages[best.passage_index].chunk.text, best)
-        if follow is not None and continues(best.text, follow.text):
-            chosen.append(follow)  # the fact runs on into the next sentence
-        else:
-            # A second sentence when nearly as well supported ("multi" questions span passages).
-            for c in ev.candidates[1:]:
-                if c.score >= max(best.score - 0.04, self.settings.min_support) and c.text != best.text:
-                    chosen.append(c)
-                    break
+        if short is None:
+            follow = next_sentence(ev.passages[best.passage_index].chunk.text, best)
+            if follow is not None and continues(best.text, follow.text):
+                chosen.append(follow)  # the fact runs on into the next sentence
         citations: list[Citation] = []
         number_of: dict[int, int] = {}
         sentences: list[Sentence] = []
@@ -363,6 +438,14 @@ class Pipeline:
             cit = citations[number_of[c.passage_index] - 1]
             cit.highlights.append((c.start, c.end))
             sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
+        if short is not None and short.span is not None:
+            a, b = quote_window(best.text, short.span[0] - best.start, short.span[1] - best.start, self.settings.quote_words)
+            sentences[0].text = ("…" if a > 0 else "") + best.text[a:b].strip() + ("…" if b < len(best.text) else "")
+            text = f"**{short.span_text}** — “{sentences[0].text}” [1]"
+            answer = Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages)
+            answer.short_answer = short.span_text
+            answer.short_span = (citations[0].n, short.span[0], short.span[1])
+            return answer
         text = " ".join(f"“{s.text}” [{s.citations[0]}]" for s in sentences)
         return Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages)
 
@@ -394,6 +477,39 @@ def _check_history(history: object) -> list[dict] | None:
             content = str(content)
         turns.append({"role": turn["role"], "content": _CONTROL_CHARS.sub(" ", content)})
     return turns or None
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:()—–]\s|\s[—–]\s")
+
+
+def quote_window(sentence: str, a: int, b: int, max_words: int) -> tuple[int, int]:
+    """The part of ``sentence`` to quote around its answer span [a, b): whole when short, else
+    the clauses around the span, widened one clause at a time while within ``max_words``."""
+    if len(sentence.split()) <= max_words:
+        return 0, len(sentence)
+    cuts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
+    lo = max(c for c in cuts if c <= a)
+    hi = min((c for c in cuts if c >= b), default=len(sentence))
+    words = lambda x, y: len(sentence[x:y].split())  # noqa: E731
+    while True:
+        before = [c for c in cuts if c < lo]
+        after = [c for c in cuts if c > hi]
+        grown = False
+        if after and words(lo, after[0]) <= max_words:
+            hi, grown = after[0], True
+        if before and words(before[-1], hi) <= max_words:
+            lo, grown = before[-1], True
+        if not grown:
+            break
+    if words(lo, hi) > max_words:  # one long clause: a word window centred on the span
+        toks = [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence)]
+        first = next(i for i, t in enumerate(toks) if t[1] > a)
+        last = max(i for i, t in enumerate(toks) if t[0] < b)
+        extra = max(0, max_words - (last - first + 1))
+        i0 = max(0, first - extra // 2)
+        i1 = min(len(toks) - 1, i0 + max(max_words, last - first + 1) - 1)
+        lo, hi = toks[i0][0], toks[i1][1]
+    return lo, hi
 
 
 def _first_paragraph(draft: str) -> str:

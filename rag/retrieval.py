@@ -127,7 +127,8 @@ class Retriever:
         scores, rows = self.index.search(query_vec[None, :], k)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
-    def retrieve(self, query: str, top_k: int = 5) -> list[Passage]:
+    def retrieve(self, query: str, top_k: int = 5, exclude: set[str] | None = None) -> list[Passage]:
+        """The ``top_k`` best passages; none from the articles (file names) in ``exclude``."""
         if len(self.index) == 0 or not query.strip():
             return []
         n = max(self.candidates, top_k)
@@ -138,6 +139,10 @@ class Retriever:
             dense = self.dense_scores(qvec, n)
         if self.mode != "dense":
             lexical = self.bm25.search(query, n)
+        if exclude:
+            chunks = self.index.chunks
+            dense = [(r, s) for r, s in dense if chunks[r].source not in exclude]
+            lexical = [(r, s) for r, s in lexical if chunks[r].source not in exclude]
         if self.mode == "dense":
             ranked = dense
         elif self.mode == "bm25":

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # otherwise a Hugging Face model id, a local model folder or a .gguf file.
     generator: str = "packaged"
     max_new_tokens: int = 48
+    # When to ask the generator for a draft: "auto" = only when the reader found no short answer
+    # (measured on the SQuAD calibration titles: see benchmarks/generator_gate.py), "always".
+    draft_policy: str = "auto"
     # "bfloat16" halves the weights read per token (decoding is memory-bound): 19.6 vs 15.9
     # tokens/s for SmolLM2 here, but dev accuracy 85.3% vs 88.2%, so float32 stays the default.
     generator_dtype: str = "float32"
@@ -85,7 +88,20 @@ class Settings(BaseSettings):
     # Cap on the generator's prompt, in tokens; by default its context window less max_new_tokens.
     max_prompt_tokens: int | None = None
 
-    # Abstention: evidence weaker than this makes the system decline (calibrated on dev.jsonl).
+    # The answer reader (extractive QA model trained here on SQuAD, see rag/reader.py):
+    # "packaged", a folder holding a transformers QA model, or "none" (support score only).
+    reader: str = "packaged"
+    answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.fit_scorer
+    # Decline when the best sentence's calibrated answer probability is below this; None = the
+    # threshold chosen on the SQuAD calibration titles (rag/data/answer_scorer.json).
+    refuse_below: float | None = None
+    # Lead with the reader's span in bold when its start+end logit is at least this;
+    # None = the value chosen on the SQuAD calibration titles.
+    short_answer_above: float | None = None
+    max_short_words: int = 8  # longer spans are not "short answers"; the quote stands alone
+    quote_words: int = 16  # with a short answer, the quote around it is cut to about this many words
+
+    # Without a reader: evidence weaker than this support score makes the system decline.
     min_support: float = 0.30
     # Verification of generated sentences against the passage they cite.
     verify_similarity: float = 0.6  # cosine to the closest passage sentence

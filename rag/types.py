@@ -80,13 +80,18 @@ class Answer:
     support: float = 0.0  # how well the best evidence supports an answer (abstention compares this)
     notes: list[str] = field(default_factory=list)  # what verification changed in the draft, and why
     timings: dict[str, float] = field(default_factory=dict)
+    # The reader's short answer (an entity, number, date or phrase), copied from the quoted sentence,
+    # and where it is: (citation number, start, end) relative to that citation's passage.
+    short_answer: str | None = None
+    short_span: tuple[int, int, int] | None = None
+    best_sentence: str = ""  # the best-scoring evidence sentence, whether answered or declined
 
     @property
     def plain_text(self) -> str:
         """The answer without [n] markers (they are structure, not content)."""
         from rag.grounding import strip_markers
 
-        return strip_markers(self.text)
+        return strip_markers(self.text).replace("**", "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +103,8 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "draft": self.draft,
             "support": self.support,
+            "short_answer": self.short_answer,
+            "short_span": self.short_span,
             "notes": self.notes,
             "timings": self.timings,
         }

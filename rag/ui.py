@@ -40,6 +40,7 @@ mark.support { background:#fef08a; padding:0 .1em; }
 .abstain-box { border-left:4px solid #f59e0b; background:#fffbeb; padding:.5em .8em; }
 .kind { font-size:.75em; color:#6b7280; }
 .quoted { font-style:italic; }
+.short-answer { font-size:1.05em; }
 """
 
 
@@ -58,6 +59,8 @@ def answer_markdown(ans: Answer) -> str:
             + " The closest passages are shown under Sources.</div>"
         )
     parts = []
+    if ans.short_answer and ans.sentences:
+        parts.append(f'<b class="short-answer">{html.escape(ans.short_answer)}</b> —')
     for s in ans.sentences:
         marks = "".join(f"[{n}]" for n in s.citations)
         if s.kind == "quoted":
@@ -76,13 +79,21 @@ def answer_markdown(ans: Answer) -> str:
     return body + ('<br><span class="kind">' + " · ".join(legend) + "</span>" if legend else "")
 
 
-def _highlighted(c: Citation) -> str:
+def _highlighted(c: Citation, short: tuple[int, int] | None = None) -> str:
+    """The passage with its supporting sentences marked and, inside them, the short answer bold."""
     out, pos = [], 0
     for a, b in sorted(c.highlights):
         if a < pos:
             continue
         out.append(html.escape(c.text[pos:a]))
-        out.append(f'<mark class="support">{html.escape(c.text[a:b])}</mark>')
+        if short and a <= short[0] < short[1] <= b:
+            inner = (
+                html.escape(c.text[a : short[0]]) + f"<b>{html.escape(c.text[short[0] : short[1]])}</b>"
+                + html.escape(c.text[short[1] : b])
+            )
+        else:
+            inner = html.escape(c.text[a:b])
+        out.append(f'<mark class="support">{inner}</mark>')
         pos = b
     out.append(html.escape(c.text[pos:]))
     return "".join(out)
@@ -95,11 +106,12 @@ def sources_html(ans: Answer | None) -> str:
     blocks = [f"<h3>{head}</h3>"]
     if ans.rewritten_question:
         blocks.append(f'<div class="src-meta">Searched for: {html.escape(ans.rewritten_question)}</div>')
+    short_of = {ans.short_span[0]: (ans.short_span[1], ans.short_span[2])} if ans.short_span else {}
     for c in ans.citations:
         blocks.append(
             f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] {html.escape(c.title)}</div>'
             f'<div class="src-meta">{html.escape(c.source)} · characters {c.start}–{c.end} · score {c.score:.3f}</div>'
-            f'<div class="src-text">{_highlighted(c)}</div></div>'
+            f'<div class="src-text">{_highlighted(c, short_of.get(c.n))}</div></div>'
         )
     if ans.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in ans.notes)

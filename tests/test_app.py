@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import ROOT, SEEDS
 
+pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

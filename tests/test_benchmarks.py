@@ -1,6 +1,8 @@
 """Smoke tests: every benchmark runs end to end at toy sizes (full runs stay out of the suite)."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -10,6 +12,8 @@ from pathlib import Path
 from benchmarks import answer_latency, indexing
 from benchmarks.corpus import write_corpus
 from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
 
 
 def test_corpus_is_deterministic_and_realistic(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import SEEDS
 
+pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
+
 
 def rag(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -19,6 +19,8 @@ from rag.index import CorruptIndex, IndexStore, load_generation, sync_index
 from rag.pipeline import Pipeline
 from tests.conftest import ROOT, SEEDS
 
+pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
+
 
 @pytest.fixture()
 def docs(tmp_path: Path) -> Path:

@@ -15,6 +15,8 @@ from rag.pipeline import Pipeline
 from rag.prompting import build_messages, sanitize
 from rag.types import Answer, Chunk, Passage
 
+pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
+
 DEBT = (
     "Did You Know? Japan is the largest foreign holder of U.S. debt, possessing over $1.3 trillion in U.S. "
     "Treasury securities as of September 2024, according to the U.S. Department of the Treasury."
@@ -30,10 +32,21 @@ def gen_pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, emb
         index_dir=tmp_path_factory.mktemp("gen-index"),
         cache_dir=tmp_path_factory.mktemp("gen-cache"),
         generator="packaged",
+        draft_policy="always",  # these tests are about drafting; the default skips it for short answers
     )
     pipe.__dict__["embedder"] = embedder
     pipe.warm_up()
     return pipe
+
+
+def test_auto_policy_answers_short_factoids_without_a_draft(gen_pipeline: Pipeline) -> None:
+    gen_pipeline.settings.draft_policy = "auto"
+    try:
+        ans = gen_pipeline.query("How many Tomahawk cruise missiles is Japan acquiring?")
+    finally:
+        gen_pipeline.settings.draft_policy = "always"
+    assert ans.short_answer and "400" in ans.short_answer
+    assert ans.draft is None and any("extractively" in n for n in ans.notes)
 
 
 def test_converted_weights_are_cached_and_reloaded(gen_pipeline: Pipeline) -> None:

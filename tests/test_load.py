@@ -7,6 +7,8 @@ import pytest
 
 from benchmarks.load import run_load, start_server
 
+pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
+
 
 @pytest.fixture(scope="module")
 def extractive_server(tmp_path_factory: pytest.TempPathFactory):

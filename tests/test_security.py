@@ -16,6 +16,8 @@ from rag.embedding import Embedder, ModelLoadError
 from rag.generation import Generator, resolve_generator
 from tests.conftest import ROOT, SEEDS
 
+pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
+
 # Installed into every Python process of the test via sitecustomize: an audit hook that refuses,
 # and records, any attempt to resolve or reach a host other than this machine (an air gap).
 GUARD = textwrap.dedent('''

@@ -1,0 +1,142 @@
+"""Fit the answer scorer: ``python -m rag.fit_scorer [--squad PATH]``.
+
+1. On the SQuAD ``fusion`` titles (never seen by the reader): every candidate sentence of every
+   question becomes a row of ``rag.scoring.FEATURES``; it is labelled 1 when the question is
+   answerable and the sentence contains a gold answer, else 0 (other-title and near-miss
+   questions give only 0s). A logistic regression is fitted on these rows.
+2. On the ``calibration`` titles: the refusal threshold is the highest one whose false refusals
+   on answerable questions stay within ``--max-false-refusals``; the short-answer threshold is
+   the lowest reader span score (start + end logit) at which shown spans contain the gold answer at least
+   ``--short-precision`` of the time.
+The result is written to ``rag/data/answer_scorer.json`` with these figures beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.scoring import FEATURES, SCORER_FILE, candidate_features, fit, read_candidates
+from rag.settings import default_cache_dir
+from rag.squad_eval import Case, contains_gold, make_cases, open_pipeline
+from rag.train_reader import DEFAULT_SQUAD
+
+log = logging.getLogger("rag.fit_scorer")
+
+
+def gather_rows(pipe, cases: list[Case]) -> list[dict]:  # noqa: ANN001
+    """Per question: its candidates' features, labels, and reader spans (no scorer involved)."""
+    out = []
+    t0 = time.time()
+    for i, case in enumerate(cases):
+        q = case.q.question
+        passages = pipe.retriever.retrieve(q, pipe.settings.top_k, exclude=case.exclude or None)
+        cands = pipe.grounder.candidates(q, passages, asked=q)
+        if cands:
+            read_candidates(pipe.reader, q, cands, passages)
+        x = candidate_features(cands, passages, q)
+        y = np.array([case.answerable and contains_gold(c.text, case.q.answers) for c in cands], dtype=bool)
+        span_hit = np.array([case.answerable and contains_gold(c.span_text, case.q.answers) for c in cands], dtype=bool)
+        words = np.array([len(c.span_text.split()) for c in cands])
+        margin = np.array([c.reader_span - c.reader_null for c in cands])
+        out.append({"kind": case.kind, "x": x, "y": y, "span_hit": span_hit, "words": words, "margin": margin})
+        if (i + 1) % 200 == 0:
+            log.warning("%d/%d questions (%.0f s)", i + 1, len(cases), time.time() - t0)
+    return out
+
+
+def _encode(rows: list[dict]) -> list[dict]:
+    return [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()} for r in rows]
+
+
+def _decode(rows: list[dict]) -> list[dict]:
+    out = []
+    for r in rows:
+        d = {k: (np.asarray(v) if isinstance(v, list) else v) for k, v in r.items()}
+        d["x"] = d["x"].reshape(-1, len(FEATURES))
+        out.append(d)
+    return out
+
+
+def choose_thresholds(scorer, rows: list[dict], max_false: float, short_precision: float, max_short_words: int) -> dict:  # noqa: ANN001
+    top = []
+    for r in rows:
+        if len(r["x"]) == 0:
+            top.append((r["kind"], 0.0, False, False, 0, -np.inf))
+            continue
+        p = scorer.probability(r["x"])
+        i = int(np.argmax(p))
+        top.append((r["kind"], float(p[i]), bool(r["y"][i]), bool(r["span_hit"][i]), int(r["words"][i]), float(r["x"][i][0])))
+    ans = [t for t in top if t[0] == "answerable"]
+    probs = sorted(t[1] for t in ans)
+    k = int(np.floor(max_false * len(probs)))
+    refuse_below = probs[k] - 1e-9 if k < len(probs) else probs[-1]
+    refuse_below = float(max(refuse_below, 0.0))
+    shown = sorted([(t[5], t[3]) for t in ans if t[1] >= refuse_below and 0 < t[4] <= max_short_words], key=lambda x: -x[0])
+    short_above, hits = float("inf"), 0
+    for n, (m, hit) in enumerate(shown, 1):  # lowest margin whose shown spans keep the precision
+        hits += hit
+        if hits / n >= short_precision:
+            short_above = m
+    def rate(kind: str) -> float:
+        xs = [t[1] < refuse_below for t in top if t[0] == kind]
+        return round(100 * sum(xs) / max(1, len(xs)), 1)
+    answered = [t for t in ans if t[1] >= refuse_below]
+    return {
+        "refuse_below": refuse_below,
+        "short_above": short_above,
+        "calibration": {
+            "false_refusals": rate("answerable"),
+            "refused_other_title": rate("other_title"),
+            "refused_near_miss": rate("near_miss"),
+            "sentence_p@1": round(100 * np.mean([t[2] for t in ans]), 1),
+            "short_shown": round(100 * np.mean([0 < t[4] <= max_short_words and t[5] >= short_above for t in answered]), 1),
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
+    ap.add_argument("--work", type=Path, default=default_cache_dir() / "squad-open")
+    ap.add_argument("--n", type=int, default=0, help="questions of each kind per part (0 = all)")
+    ap.add_argument("--max-false-refusals", type=float, default=0.04)
+    ap.add_argument("--short-precision", type=float, default=0.70)
+    ap.add_argument("--c", type=float, default=1.0, help="inverse regularization strength")
+    ap.add_argument("--without", default="", help="comma-separated features to leave out (ablation)")
+    ap.add_argument("--out", type=Path, default=SCORER_FILE)
+    ap.add_argument("--reuse", action="store_true", help="reuse the rows gathered by the last run (refits in seconds)")
+    a = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    cache = a.work / f"scorer-rows-n{a.n}.json"
+    if a.reuse and cache.is_file():
+        saved = json.loads(cache.read_text())
+        fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
+        max_short_words = saved["max_short_words"]
+    else:
+        pipe = open_pipeline(a.squad, a.work, show_progress=True, reader="packaged")
+        fusion = gather_rows(pipe, make_cases(a.squad, "fusion", a.n))
+        calib = gather_rows(pipe, make_cases(a.squad, "calibration", a.n))
+        max_short_words = pipe.settings.max_short_words
+        cache.write_text(json.dumps({"fusion": _encode(fusion), "calibration": _encode(calib), "max_short_words": max_short_words}))
+    x = np.concatenate([r["x"] for r in fusion if len(r["x"])])
+    y = np.concatenate([r["y"] for r in fusion if len(r["x"])])
+    drop = {f for f in a.without.split(",") if f}
+    scorer = fit(x, y, a.c, [f for f in FEATURES if f not in drop])
+    chosen = choose_thresholds(scorer, calib, a.max_false_refusals, a.short_precision, max_short_words)
+    scorer.refuse_below, scorer.short_above = chosen["refuse_below"], chosen["short_above"]
+    scorer.info = {
+        "fitted_on": "SQuAD v1.1 dev, fusion titles (rag/data/squad_split.json)", "rows": int(len(y)), "positives": int(y.sum()),
+        "thresholds_on": "calibration titles", "max_false_refusals": a.max_false_refusals,
+        "short_precision": a.short_precision, **chosen["calibration"],
+    }
+    scorer.save(a.out)
+    print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The answer reader: which words of a passage answer the question, and how sure it is.
+
+An extractive question-answering model (a span start/end head on the MiniLM body) reads the
+question with each retrieved passage and proposes the best answer span in it, plus a "no answer
+here" score (the start/end logits at [CLS], as in SQuAD 2.0 readers). It is trained here on the
+SQuAD titles of the ``reader`` part (``python -m rag.train_reader``) with near-miss and
+other-title passages as no-answer examples, and ships inside the package
+(``rag/models/reader/``). Its word-embedding table is the packaged MiniLM's own, frozen during
+training, so the package carries only the rest of the weights.
+
+Spans never cross a sentence boundary: the short answer a reader is shown always lies inside the
+sentence that is quoted for it, so it is verified by construction.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
+from rag.settings import PACKAGE_DIR
+
+log = logging.getLogger(__name__)
+
+PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
+WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
+MAX_ANSWER_TOKENS = 30
+MAX_LENGTH = 256
+NO_SPAN_MARGIN = 20.0  # a sentence the reader never saw scores this far below "no answer"
+
+
+@dataclass
+class Span:
+    """The reader's best answer in one passage (offsets relative to the passage text)."""
+
+    passage_index: int
+    start: int
+    end: int
+    text: str
+    score: float  # start + end logit of the span
+    null: float  # start + end logit of "no answer in this passage"
+    sentence: tuple[int, int]  # the sentence holding the span
+
+    @property
+    def margin(self) -> float:
+        """How much more the reader believes the span than "not here"."""
+        return self.score - self.null
+
+
+def resolve_reader(name: str) -> Path:
+    if name in ("packaged", "default", ""):
+        if not (PACKAGED_READER / "config.json").is_file():
+            raise ModelLoadError(f"the packaged reader is missing from {PACKAGED_READER}; retrain: python -m rag.train_reader")
+        return PACKAGED_READER
+    path = Path(name).expanduser()
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"reader folder {path} has no config.json (not a transformers QA model)")
+    return path
+
+
+def load_qa_model(path: Path):  # noqa: ANN201
+    """A BERT-style QA model from ``path``; a missing word-embedding table is taken from the
+    packaged MiniLM (the reader is trained with it frozen, so it is the same tensor)."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
+
+    config = AutoConfig.from_pretrained(str(path))
+    with MODEL_LOAD_LOCK:
+        model = AutoModelForQuestionAnswering.from_config(config)
+    state = load_file(str(path / "model.safetensors"))
+    if WORD_EMBEDDINGS not in state:
+        base, _ = resolve_embedder("packaged")
+        base_state = load_file(str(Path(base) / "model.safetensors"))
+        key = next(k for k in base_state if k.endswith("embeddings.word_embeddings.weight"))
+        state[WORD_EMBEDDINGS] = base_state[key]
+    state = {k: v.to(torch.float32) for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise ModelLoadError(f"reader weights in {path} do not fit its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    model.eval()
+    return model
+
+
+class Reader:
+    """Loads lazily; ``read`` returns one best ``Span`` per passage (or none if it has no words)."""
+
+    def __init__(self, name: str = "packaged", max_length: int = MAX_LENGTH) -> None:
+        self.name = name
+        self.path = resolve_reader(name)
+        self.max_length = max_length
+        self._lock = threading.Lock()
+
+    @cached_property
+    def tokenizer(self):  # noqa: ANN201
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(self.path))
+
+    @cached_property
+    def model(self):  # noqa: ANN201
+        try:
+            return load_qa_model(self.path)
+        except ModelLoadError:
+            raise
+        except Exception as e:
+            raise ModelLoadError(f"cannot load reader {self.name!r} ({self.path}): {e}") from e
+
+    def logits(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
+        """Start/end logits per passage and the character offsets of each passage token."""
+        import torch
+
+        with self._lock:
+            enc = self.tokenizer(
+                [question] * len(passages), passages, truncation="only_second", max_length=self.max_length,
+                padding=True, return_offsets_mapping=True, return_tensors="pt",
+            )
+            offsets = enc.pop("offset_mapping").tolist()
+            seq_ids = [enc.sequence_ids(i) for i in range(len(passages))]
+            with torch.inference_mode():
+                out = self.model(**enc)
+        starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        toks = [[(o if s == 1 else None) for o, s in zip(off, sid)] for off, sid in zip(offsets, seq_ids)]
+        return list(starts), list(ends), toks
+
+    def read(self, question: str, passages: list[str], sentences: list[list[tuple[int, int]]]) -> list[list[Span]]:
+        """For each passage, the best span inside each of its ``sentences`` (same order)."""
+        if not passages:
+            return []
+        starts, ends, toks = self.logits(question, passages)
+        out = []
+        for pi, (st, en, offs) in enumerate(zip(starts, ends, toks)):
+            null = float(st[0] + en[0])
+            row = []
+            for sent in sentences[pi]:
+                found = best_span(st, en, offs, sent)
+                if found is None:
+                    row.append(Span(pi, sent[0], sent[0], "", null - NO_SPAN_MARGIN, null, sent))  # cut off by truncation
+                else:
+                    (a, b), score = found
+                    row.append(Span(pi, a, b, passages[pi][a:b], score, null, sent))
+            out.append(row)
+        return out
+
+
+def best_span(
+    start_logits: np.ndarray, end_logits: np.ndarray, offsets: list, sentence: tuple[int, int],
+    max_tokens: int = MAX_ANSWER_TOKENS,
+) -> tuple[tuple[int, int], float] | None:
+    """((char start, char end), start+end logit) of the best span of tokens inside ``sentence``."""
+    pos = np.array([i for i, o in enumerate(offsets) if o is not None and o[1] > o[0] and sentence[0] <= o[0] < sentence[1]])
+    if not len(pos):
+        return None
+    scores = start_logits[pos][:, None] + end_logits[pos][None, :]
+    gap = pos[None, :] - pos[:, None]
+    scores = np.where((gap >= 0) & (gap < max_tokens), scores, -np.inf)
+    i, j = divmod(int(np.argmax(scores)), len(pos))
+    return (offsets[pos[i]][0], min(offsets[pos[j]][1], sentence[1])), float(scores[i, j])

@@ -1,0 +1,248 @@
+"""Retrain the packaged answer reader: ``python -m rag.train_reader [--squad PATH]``.
+
+Starts from the packaged all-MiniLM-L6-v2 body, adds a span head, and trains it on the SQuAD
+titles of the ``reader`` part of the committed split (``rag/squad.py``), never on the fusion,
+calibration or test titles. Every question gives one answer example (a passage of its gold
+paragraph, chunked exactly as the index chunks articles) and no-answer examples: a passage of
+the same paragraph that lacks the answer, the passage of another paragraph of the same title that
+BM25 ranks highest for the question (a near miss), and now and then a passage of another title.
+The word-embedding table stays frozen (it is the packaged model's, and is not shipped again).
+On 2 CPU cores: about an hour.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import chunk_document
+from rag.embedding import resolve_embedder
+from rag.reader import MAX_LENGTH, PACKAGED_READER, WORD_EMBEDDINGS
+from rag.retrieval import BM25Index
+from rag.squad import SquadQuestion, load_split, load_squad, part_titles
+from rag.types import Document
+
+log = logging.getLogger("rag.train_reader")
+DEFAULT_SQUAD = Path("../shared/eval/external/squad-v1.1/dev-v1.1.json")
+
+
+def _chunks(text: str, source: str) -> list[tuple[int, int, str]]:
+    doc = Document(source, "", text, "")
+    return [(c.start, c.end, c.text) for c in chunk_document(doc, 600, 1)]
+
+
+def build_examples(squad: Path, seed: int = 0, random_neg: float = 0.25) -> list[dict]:
+    """(question, passage, answer span in the passage or None) for the reader titles."""
+    titles = load_squad(squad)
+    names = part_titles(load_split(), "reader")
+    rng = random.Random(seed)
+    all_chunks: list[tuple[str, int, str]] = []  # (title, paragraph, text)
+    per_title: dict[str, list[int]] = {}
+    for name in names:
+        for pi, text in enumerate(titles[name].paragraphs):
+            for a, b, t in _chunks(text, f"{name}/{pi}"):
+                per_title.setdefault(name, []).append(len(all_chunks))
+                all_chunks.append((name, pi, t))
+    bm25 = {name: BM25Index([all_chunks[i][2] for i in rows]) for name, rows in per_title.items()}
+    examples: list[dict] = []
+    for name in names:
+        for q in titles[name].questions:
+            examples.extend(_question_examples(q, titles[name].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg))
+    rng.shuffle(examples)
+    return examples
+
+
+def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_title, bm25, names, rng, random_neg) -> list[dict]:  # noqa: ANN001
+    out = []
+    answers_low = [a.lower() for a in q.answers if a.strip()]
+    has_answer = lambda t: any(a in t.lower() for a in answers_low)  # noqa: E731
+    pos = neg_same = None
+    for a, b, text in _chunks(q.context, q.source):
+        for ans, st in zip(q.answers, q.answer_starts):
+            if a <= st and st + len(ans) <= b and pos is None:
+                pos = {"question": q.question, "context": text, "start": st - a, "end": st - a + len(ans)}
+        if not has_answer(text) and neg_same is None:
+            neg_same = text
+    if pos is None:
+        return out
+    out.append(pos)
+    near = [neg_same] if neg_same is not None else []
+    rows = per_title[q.title]
+    for r, _ in bm25[q.title].search(q.question, 8):
+        title, pi, text = all_chunks[rows[r]]
+        if pi != q.paragraph and not has_answer(text):
+            near.append(text)
+            break
+    if near:  # one near miss per question: the same paragraph's other passage or BM25's best wrong one
+        out.append({"question": q.question, "context": rng.choice(near), "start": None, "end": None})
+    if rng.random() < random_neg:
+        other = rng.choice([n for n in names if n != q.title])
+        out.append({"question": q.question, "context": all_chunks[rng.choice(per_title[other])][2], "start": None, "end": None})
+    return out
+
+
+def featurize(tokenizer, examples: list[dict], max_length: int = MAX_LENGTH) -> list[dict]:  # noqa: ANN001
+    feats = []
+    for ex in examples:
+        enc = tokenizer(ex["question"], ex["context"], truncation="only_second", max_length=max_length,
+                        return_offsets_mapping=True)
+        seq = enc.sequence_ids()
+        s_tok = e_tok = 0
+        if ex["start"] is not None:
+            s_tok = e_tok = None
+            for i, ((a, b), sid) in enumerate(zip(enc["offset_mapping"], seq)):
+                if sid != 1:
+                    continue
+                if s_tok is None and a <= ex["start"] < b or (s_tok is None and a >= ex["start"]):
+                    s_tok = i
+                if a < ex["end"]:
+                    e_tok = i
+            if s_tok is None or e_tok is None or e_tok < s_tok:
+                continue  # answer cut off by truncation
+        feats.append({"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"], "start": s_tok, "end": e_tok})
+    return feats
+
+
+def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
+    """Shuffled, then sorted by length within pools of 50 batches: little padding, still random."""
+    order = feats[:]
+    rng.shuffle(order)
+    out = []
+    pool = batch_size * 50
+    for i in range(0, len(order), pool):
+        chunk = sorted(order[i : i + pool], key=lambda f: len(f["input_ids"]))
+        out.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def collate(batch: list[dict], pad_id: int):  # noqa: ANN201
+    import torch
+
+    n = max(len(f["input_ids"]) for f in batch)
+    ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
+    tt = torch.zeros((len(batch), n), dtype=torch.long)
+    mask = torch.zeros((len(batch), n), dtype=torch.long)
+    for i, f in enumerate(batch):
+        L = len(f["input_ids"])
+        ids[i, :L] = torch.tensor(f["input_ids"])
+        tt[i, :L] = torch.tensor(f["token_type_ids"])
+        mask[i, :L] = 1
+    starts = torch.tensor([f["start"] for f in batch])
+    ends = torch.tensor([f["end"] for f in batch])
+    return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}, starts, ends
+
+
+def train(squad: Path, out: Path, epochs: float = 2.0, lr: float = 8e-5, batch_size: int = 32, seed: int = 0,
+          limit: int = 0, threads: int = 0) -> dict:
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    torch.manual_seed(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    base, base_id = resolve_embedder("packaged")
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    t0 = time.time()
+    examples = build_examples(squad, seed)
+    if limit:
+        examples = examples[:limit]
+    feats = featurize(tokenizer, examples)
+    n_pos = sum(f["start"] != 0 for f in feats)
+    log.warning("%d training examples (%d with an answer, %d without) in %.0f s", len(feats), n_pos, len(feats) - n_pos, time.time() - t0)
+    model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    rng = random.Random(seed)
+    steps_per_epoch = math.ceil(len(feats) / batch_size)
+    total = int(steps_per_epoch * epochs)
+    warm = max(1, int(0.06 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    model.train()
+    step, losses, t1 = 0, [], time.time()
+    while step < total:
+        for batch in batches(feats, batch_size, rng):
+            if step >= total:
+                break
+            inputs, starts, ends = collate(batch, tokenizer.pad_token_id)
+            outp = model(**inputs, start_positions=starts, end_positions=ends)
+            outp.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            losses.append(float(outp.loss.detach()))
+            step += 1
+            if step % 50 == 0:
+                rate = step / (time.time() - t1)
+                log.warning("step %d/%d loss %.3f (%.2f steps/s, %.0f min left)", step, total, np.mean(losses[-50:]), rate, (total - step) / rate / 60)
+    save(model, tokenizer, out, {
+        "base": base_id, "squad_titles": part_titles(load_split(), "reader"), "examples": len(feats),
+        "with_answer": n_pos, "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
+        "final_loss": float(np.mean(losses[-100:])), "minutes": round((time.time() - t0) / 60, 1),
+    })
+    return {"examples": len(feats), "loss": float(np.mean(losses[-100:]))}
+
+
+def save(model, tokenizer, out: Path, info: dict) -> None:  # noqa: ANN001
+    """Weights in float16 safetensors without the (frozen, packaged) word-embedding table."""
+    import torch
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items() if k != WORD_EMBEDDINGS and not k.endswith("position_ids")}
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    model.config.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(MODEL_CARD.format(**info, titles=len(info["squad_titles"])), encoding="utf-8")
+
+
+MODEL_CARD = """# rag answer reader (extractive QA, MiniLM-L6)
+
+What it is: a span-extraction question-answering head on the body of all-MiniLM-L6-v2
+({base}), trained on this machine by `python -m rag.train_reader`. Given a question and a passage it
+gives start/end logits per token; the logits at [CLS] score "no answer in this passage".
+
+Data: SQuAD v1.1 dev (CC BY-SA 4.0; Rajpurkar et al., 2016), only the {titles} titles of the `reader`
+part of `rag/data/squad_split.json`: {examples} examples, {with_answer} with an answer (a passage of
+the gold paragraph, chunked as the index chunks articles) and the rest without (a passage of the same
+paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, and
+sometimes a passage of another title). The fusion, calibration and test titles were not used.
+
+Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}, linear warm-up/decay; the
+word-embedding table frozen (it is the packaged MiniLM's and is loaded from there: this folder holds
+the other weights in float16, ~21 MB). Final training loss {final_loss:.3f}; {minutes} min on 2 CPU cores.
+
+Use: `rag.reader.Reader`; figures on held-out SQuAD titles are in the README (`rag eval --squad`).
+Limits: English; trained on Wikipedia paragraphs, not news; a span never crosses a sentence boundary
+in this product (the pipeline restricts it), so answers that need two sentences are quoted instead.
+License of the weights: derived from all-MiniLM-L6-v2 (Apache-2.0) and SQuAD (CC BY-SA 4.0).
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
+    ap.add_argument("--out", type=Path, default=PACKAGED_READER)
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--lr", type=float, default=8e-5)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--limit", type=int, default=0, help="train on this many examples only (smoke runs)")
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    print(train(a.squad, a.out, a.epochs, a.lr, a.batch_size, limit=a.limit, threads=a.threads))
+
+
+if __name__ == "__main__":
+    main()
