@@ -233,9 +233,7 @@ class Pipeline:
             passages = self.retriever.retrieve(q, top_k or self.settings.top_k, exclude=exclude)
             cands = self.grounder.candidates(q, passages, asked=question)
             if self.reader is not None and self.scorer is not None:
-                # The reader reads the question as asked (it was trained on questions, not on
-                # questions with a conversation appended); retrieval and term overlap use ``q``.
-                cands = score_candidates(self.reader, self.scorer, question, cands, passages)
+                cands = score_candidates(self.reader, self.scorer, q, cands, passages)
             ev = Evidence(question, q, passages, cands)
             if best is None or ev.support > best.support:
                 best = ev

@@ -30,6 +30,7 @@ PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
 MAX_ANSWER_TOKENS = 30
 MAX_LENGTH = 256
+MAX_QUESTION_TOKENS = 64
 NO_SPAN_MARGIN = 20.0  # a sentence the reader never saw scores this far below "no answer"
 
 
@@ -116,6 +117,9 @@ class Reader:
         import torch
 
         with self._lock:
+            ids = self.tokenizer(question, add_special_tokens=False)["input_ids"]
+            if len(ids) > MAX_QUESTION_TOKENS:  # a pasted essay must still leave room for the passage
+                question = self.tokenizer.decode(ids[:MAX_QUESTION_TOKENS])
             enc = self.tokenizer(
                 [question] * len(passages), passages, truncation="only_second", max_length=self.max_length,
                 padding=True, return_offsets_mapping=True, return_tensors="pt",

@@ -24,6 +24,7 @@ import numpy as np
 from rag.settings import PACKAGE_DIR
 
 SCORER_FILE = PACKAGE_DIR / "data" / "answer_scorer.json"
+HEADING_PRIOR = 0.5
 
 FEATURES = (
     "reader_span",  # start+end logit of the best span inside the sentence
@@ -151,7 +152,11 @@ def score_candidates(reader, scorer: Scorer, question: str, cands: list, passage
     if not cands:
         return cands
     read_candidates(reader, question, cands, passages)
+    from rag.grounding import is_heading
+
     probs = scorer.probability(candidate_features(cands, passages, question if scorer.uses_types else None))
     for c, p in zip(cands, probs):
-        c.p = float(p)
+        # Headlines, menu items and related-article links name a topic in the question's words
+        # but never answer it. SQuAD has none, so the fitted weights cannot know this: a prior.
+        c.p = float(p) * (HEADING_PRIOR if is_heading(c.text) else 1.0)
     return sorted(cands, key=lambda c: -(c.p or 0.0))

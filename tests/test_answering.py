@@ -104,7 +104,8 @@ def test_followup_pairs_replace_a_shared_subject_with_a_pronoun() -> None:
     assert len(pairs) > 100
     for f in pairs:
         assert f.subject in f.first.question and f.subject in f.second.question
-        assert f.subject not in f.asked and (" it" in f.asked or " its" in f.asked)
+        assert f.asked.count(f.subject) < f.second.question.count(f.subject)
+        assert " it" in f.asked or " its" in f.asked
         assert f.first.paragraph == f.second.paragraph
 
 
