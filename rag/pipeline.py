@@ -438,8 +438,9 @@ class Pipeline:
             sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
         if short is not None and short.span is not None:
             a, b = quote_window(best.text, short.span[0] - best.start, short.span[1] - best.start, self.settings.quote_words)
-            sentences[0].text = ("…" if a > 0 else "") + best.text[a:b].strip() + ("…" if b < len(best.text) else "")
-            text = f"**{short.span_text}** — “{sentences[0].text}” [1]"
+            sentences[0].text = best.text[a:b].strip()  # exact words of the passage; the ellipses are only shown
+            quote = ("…" if a > 0 else "") + sentences[0].text + ("…" if b < len(best.text) else "")
+            text = f"**{short.span_text}** — “{quote}” [1]"
             answer = Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages)
             answer.short_answer = short.span_text
             answer.short_span = (citations[0].n, short.span[0], short.span[1])

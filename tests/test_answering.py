@@ -164,3 +164,25 @@ def test_short_answer_lies_inside_its_cited_sentence(pipeline: Pipeline) -> None
         quote = ans.sentences[0].text.strip("…")
         assert quote in cit.text and ans.short_answer in quote
     assert shown >= 3
+
+
+@needs_squad
+def test_squad_eval_reports_every_figure(squad_pipe: tuple[Pipeline, dict]) -> None:
+    from rag.squad import answer_sources
+    from rag.squad_eval import Case, run
+
+    pipe, titles = squad_pipe
+    split = load_split()
+    name = split["parts"]["test"]["indexed"][0]
+    qs = [q for q in titles[name].questions if q.paragraph < 6][:4]
+    other = titles[split["parts"]["test"]["held_out"][0]].questions[:2]
+    cases = [Case("answerable", q, gold=answer_sources(q, titles[name])) for q in qs]
+    cases += [Case("other_title", q) for q in other]
+    cases += [Case("near_miss", q, exclude=answer_sources(q, titles[name])) for q in qs[:2]]
+    summary, rows = run(pipe, cases)
+    assert len(rows) == len(cases) and summary["answerable"] == 4
+    for key in ("sentence_p@1", "accuracy", "gold_paragraph_cited", "false_refusals", "refused_other_title",
+                "refused_near_miss", "median_answer_words", "p50_s"):
+        assert summary[key] is not None, key
+    near = [r for r in rows if r["kind"] == "near_miss"]
+    assert all("correct" not in r for r in near)  # excluded paragraphs cannot be cited, so nothing to score
