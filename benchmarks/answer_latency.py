@@ -46,7 +46,7 @@ CHILD = """
 import json, os, sys, time
 t0 = time.perf_counter()
 from rag.pipeline import Pipeline
-ans = Pipeline(generator=sys.argv[1]).query(sys.argv[2])
+ans = Pipeline(generator=sys.argv[1], draft_policy="never" if sys.argv[1] == "none" else "always").query(sys.argv[2])
 # VmHWM, not ru_maxrss: the latter keeps the high-water mark of the forking parent across exec.
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print("ANSWER " + json.dumps({"in_process_s": time.perf_counter() - t0, "abstained": ans.abstained,
@@ -91,7 +91,8 @@ def warm(tmp: Path, env: dict[str, str], qs: list[tuple[str, list | None]]) -> d
 
     out: dict = {}
     for generator in ("packaged", "none"):
-        pipe = Pipeline(generator=generator, index_dir=Path(env["RAG_INDEX_DIR"]), cache_dir=Path(env["RAG_CACHE_DIR"]))
+        pipe = Pipeline(generator=generator, index_dir=Path(env["RAG_INDEX_DIR"]), cache_dir=Path(env["RAG_CACHE_DIR"]),
+                        draft_policy="never" if generator == "none" else "always")  # "packaged": SmolLM2 drafting
         pipe.warm_up()
         totals, first, retrieval = [], [], []
         for q, history in qs:

@@ -53,7 +53,9 @@ def start_server(work: Path, generator: str = "none", extra_env: dict | None = N
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--docs", str(docs), "--index", str(work / "index"),
          "--generator", generator],
-        stdout=log, stderr=subprocess.STDOUT, cwd=work, env={**os.environ, **(extra_env or {})},
+        stdout=log, stderr=subprocess.STDOUT, cwd=work,
+        # a generator named here is meant to draft (the packaged one does not by default)
+        env={**os.environ, **({"RAG_DRAFT_POLICY": "always"} if generator != "none" else {}), **(extra_env or {})},
     )
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -72,6 +72,10 @@ class Pipeline:
         self._lock = threading.RLock()
         self._index: Index | None = None
         self.last_build: BuildReport | None = None
+        if self.settings.draft_policy not in ("auto", "never", "no-short-answer", "always"):
+            raise ModelLoadError(
+                f"draft_policy must be auto, never, no-short-answer or always, not {self.settings.draft_policy!r}"
+            )
         # Fail fast on a generator setting that cannot work (missing file, bad folder).
         self.generator_source: ModelSource | None = resolve_generator(self.settings.generator)
 
@@ -169,9 +173,20 @@ class Pipeline:
     def verifier(self) -> Verifier:
         return Verifier(self.embedder, self.settings.verify_similarity, self.settings.verify_coverage)
 
+    @property
+    def draft_policy(self) -> str:
+        """The policy in force ("auto" resolved: the packaged 135M model measured no gain from drafting)."""
+        policy = self.settings.draft_policy
+        if policy == "auto":
+            packaged = self.settings.generator.strip().lower() in ("packaged", "default", "")
+            return "never" if packaged else "no-short-answer"
+        return policy
+
     @cached_property
     def generator(self) -> Generator | None:
-        if self.generator_source is None:
+        """The drafting model, or None when answers are extractive (no generator configured, or
+        ``draft_policy`` "never": then it is not even loaded)."""
+        if self.generator_source is None or self.draft_policy == "never":
             return None
         s = self.settings
         return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype, system_prompt=SYSTEM,
@@ -273,7 +288,7 @@ class Pipeline:
                 answer = self._abstain(ev)
             elif self.generator is None:
                 answer = self._extractive(ev)
-            elif self.settings.draft_policy != "always" and self._short_answer(ev) is not None:
+            elif self.draft_policy == "no-short-answer" and self._short_answer(ev) is not None:
                 answer = self._extractive(ev)
                 answer.notes.append("answered extractively: the reader found a short answer, which a draft cannot improve")
             else:
@@ -365,7 +380,8 @@ class Pipeline:
         prompt_idx = self._prompt_passages(ev)
         texts = [ev.passages[i].chunk.text for i in prompt_idx]
         if ev.candidates and ev.candidates[0].p is not None:
-            strong = ev.candidates[:3]  # ranked by the answer scorer: its best three
+            top = ev.candidates[0].p or 0.0  # the answer scorer's probabilities
+            strong = [c for c in ev.candidates if (c.p or 0.0) >= top - self.settings.focus_margin]
         else:
             strong = [c for c in ev.candidates if c.score >= ev.support - self.settings.focus_margin]
         focus = [[(c.start, c.end) for c in strong if c.passage_index == i] for i in prompt_idx]

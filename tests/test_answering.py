@@ -89,6 +89,18 @@ def test_how_many_is_refused_when_the_only_number_is_an_article_number(tmp_path:
     assert not ok.abstained and "9" in ok.plain_text
 
 
+def test_default_policy_does_not_load_the_packaged_generator(tmp_path: Path) -> None:
+    from rag.embedding import ModelLoadError
+    from rag.generation import packaged_gguf
+
+    assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="packaged").generator is None
+    own = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator=str(packaged_gguf()))
+    assert own.draft_policy == "no-short-answer" and own.generator is not None  # a generator you name drafts
+    assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="packaged", draft_policy="always").generator is not None
+    with pytest.raises(ModelLoadError, match="draft_policy"):
+        Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", draft_policy="sometimes")
+
+
 def test_committed_split_is_reproducible_and_disjoint() -> None:
     split = load_split()
     titles = [t for p in split["parts"].values() for half in p.values() for t in half]

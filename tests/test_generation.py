@@ -32,15 +32,15 @@ def gen_pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, emb
         index_dir=tmp_path_factory.mktemp("gen-index"),
         cache_dir=tmp_path_factory.mktemp("gen-cache"),
         generator="packaged",
-        draft_policy="always",  # these tests are about drafting; the default skips it for short answers
+        draft_policy="always",  # these tests are about drafting; by default the packaged model does not draft
     )
     pipe.__dict__["embedder"] = embedder
     pipe.warm_up()
     return pipe
 
 
-def test_auto_policy_answers_short_factoids_without_a_draft(gen_pipeline: Pipeline) -> None:
-    gen_pipeline.settings.draft_policy = "auto"
+def test_no_short_answer_policy_answers_short_factoids_without_a_draft(gen_pipeline: Pipeline) -> None:
+    gen_pipeline.settings.draft_policy = "no-short-answer"
     try:
         ans = gen_pipeline.query("How many Tomahawk cruise missiles is Japan acquiring?")
     finally:

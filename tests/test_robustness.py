@@ -93,7 +93,7 @@ def test_bad_history_and_top_k_are_refused_clearly(pipeline: Pipeline) -> None:
 @pytest.fixture(scope="module")
 def gen_pipe(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
     pipe = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path_factory.mktemp("rob-index"),
-                    cache_dir=tmp_path_factory.mktemp("rob-cache"), generator="packaged")
+                    cache_dir=tmp_path_factory.mktemp("rob-cache"), generator="packaged", draft_policy="always")
     pipe.__dict__["embedder"] = embedder
     pipe.warm_up()
     return pipe
@@ -183,7 +183,7 @@ def test_bad_articles_are_skipped_by_name_and_the_rest_indexed(bad_docs: Path, t
 def test_instructions_inside_an_article_change_nothing(bad_docs: Path, tmp_path: Path, embedder: Embedder,
                                                        gen_pipe: Pipeline) -> None:
     pipe = Pipeline(docs_dir=bad_docs, index_dir=tmp_path / "index", generator="packaged",
-                    cache_dir=gen_pipe.settings.cache_dir)
+                    cache_dir=gen_pipe.settings.cache_dir, draft_policy="no-short-answer")
     pipe.__dict__["embedder"] = embedder
     pipe.__dict__["generator"] = gen_pipe.generator  # the same loaded model
     for q in ("What does the fisheries pact cap the annual salmon catch at?", "Where was the fisheries pact signed?"):

@@ -81,7 +81,7 @@ def test_index_and_answer_with_default_models_make_no_network_calls(guarded_env:
 def test_server_listens_on_loopback_only_and_stays_offline(guarded_env: dict[str, str], tmp_path: Path) -> None:
     from gradio_client import Client
 
-    proc, url, log = start_server(tmp_path, generator="packaged", extra_env=guarded_env)
+    proc, url, log = start_server(tmp_path, generator="packaged", extra_env={**guarded_env, "RAG_DRAFT_POLICY": "no-short-answer"})
     try:
         r = Client(url, verbose=False).predict("Which air base in Okinawa is mentioned?", None, api_name="/ask")
         assert "Kadena" in r["text"]
