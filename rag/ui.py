@@ -64,7 +64,11 @@ def answer_markdown(ans: Answer) -> str:
     for s in ans.sentences:
         marks = "".join(f"[{n}]" for n in s.citations)
         if s.kind == "quoted":
-            parts.append(f'<span class="quoted">“{html.escape(s.text)}”</span> {_cite_links(marks)}')
+            quote = s.text
+            if ans.short_answer:  # the quote may be a part of its sentence: show where it was cut
+                quote = ("" if quote[:1].isupper() or quote[:1] in "“\"'‘" else "…") + quote
+                quote += "" if quote.rstrip()[-1:] in ".!?\"”’)" else "…"
+            parts.append(f'<span class="quoted">“{html.escape(quote)}”</span> {_cite_links(marks)}')
         else:
             parts.append(f"{html.escape(s.text)} {_cite_links(marks)}")
     body = " ".join(parts) or html.escape(ans.text)
