@@ -14,12 +14,9 @@ an ablation on held-out SQuAD titles (README), not assumed.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-
-log = logging.getLogger(__name__)
 
 NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TIME = frozenset({"DATE", "TIME"})

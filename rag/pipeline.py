@@ -452,7 +452,7 @@ class Pipeline:
             cit = citations[number_of[c.passage_index] - 1]
             cit.highlights.append((c.start, c.end))
             sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
-        if short is not None and short.span is not None:
+        if short is not None and short.span is not None:  # (span is set: narrows the type)
             a, b = quote_window(best.text, short.span[0] - best.start, short.span[1] - best.start, self.settings.quote_words)
             sentences[0].text = best.text[a:b].strip()  # exact words of the passage; the ellipses are only shown
             quote = ("…" if a > 0 else "") + sentences[0].text + ("…" if b < len(best.text) else "")

@@ -13,7 +13,6 @@ sentence that is quoted for it, so it is verified by construction.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,8 +22,6 @@ import numpy as np
 
 from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
 from rag.settings import PACKAGE_DIR
-
-log = logging.getLogger(__name__)
 
 PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
@@ -36,7 +33,7 @@ NO_SPAN_MARGIN = 20.0  # a sentence the reader never saw scores this far below "
 
 @dataclass
 class Span:
-    """The reader's best answer in one passage (offsets relative to the passage text)."""
+    """The reader's best answer inside one sentence of a passage (offsets relative to the passage)."""
 
     passage_index: int
     start: int
@@ -45,11 +42,6 @@ class Span:
     score: float  # start + end logit of the span
     null: float  # start + end logit of "no answer in this passage"
     sentence: tuple[int, int]  # the sentence holding the span
-
-    @property
-    def margin(self) -> float:
-        """How much more the reader believes the span than "not here"."""
-        return self.score - self.null
 
 
 def resolve_reader(name: str) -> Path:
@@ -89,7 +81,7 @@ def load_qa_model(path: Path):  # noqa: ANN201
 
 
 class Reader:
-    """Loads lazily; ``read`` returns one best ``Span`` per passage (or none if it has no words)."""
+    """Loads lazily; ``read`` returns, per passage, the best ``Span`` inside each given sentence."""
 
     def __init__(self, name: str = "packaged", max_length: int = MAX_LENGTH) -> None:
         self.name = name

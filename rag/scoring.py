@@ -15,7 +15,6 @@ titles, and the ``test`` titles are only reported on. The fitted file is
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,10 +102,6 @@ def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0, features: list[str] | None
 def span_words(text: str) -> int:
     return len(text.split())
 
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
-    return math.log(p / (1 - p))
 
 
 def candidate_features(cands: list, passages: list, question: str | None = None) -> np.ndarray:  # noqa: ANN001

@@ -65,9 +65,10 @@ def answer_markdown(ans: Answer) -> str:
         marks = "".join(f"[{n}]" for n in s.citations)
         if s.kind == "quoted":
             quote = s.text
-            if ans.short_answer:  # the quote may be a part of its sentence: show where it was cut
-                quote = ("" if quote[:1].isupper() or quote[:1] in "“\"'‘" else "…") + quote
-                quote += "" if quote.rstrip()[-1:] in ".!?\"”’)" else "…"
+            if ans.short_answer:  # the quote may be a part of its highlighted sentence: show where it was cut
+                cit = next((c for c in ans.citations if c.n in s.citations), None)
+                whole = next((cit.text[a:b] for a, b in cit.highlights if quote in cit.text[a:b]), quote) if cit else quote
+                quote = ("" if whole.startswith(quote) else "…") + quote + ("" if whole.endswith(quote) else "…")
             parts.append(f'<span class="quoted">“{html.escape(quote)}”</span> {_cite_links(marks)}')
         else:
             parts.append(f"{html.escape(s.text)} {_cite_links(marks)}")
