@@ -40,7 +40,7 @@ def add_article(
     clean = safe_name(name)
     suffix = Path(clean).suffix
     if suffix not in SUPPORTED_SUFFIXES:
-        return AddResult(name, False, f"{name}: only .txt, .md and .html articles are accepted")
+        return AddResult(name, False, f"{name}: only {', '.join(SUPPORTED_SUFFIXES)} articles are accepted")
     if len(data) > max_bytes:
         return AddResult(name, False, too_big(name, len(data), max_bytes))
     digest = content_hash(data)

@@ -75,12 +75,28 @@ def chunk_document(doc: Document, size: int = 600, overlap: int = 1) -> list[Chu
             j += 1
         start, end = sents[i][0], sents[j - 1][1]
         text = doc.text[start:end]
-        chunks.append(Chunk(chunk_id(doc.source, text), doc.source, doc.title, text, start, end))
+        chunks.append(Chunk(
+            chunk_id(doc.source, text), doc.source, doc.title, text, start, end, doc.author, doc.date,
+            _pages(doc, start, end), tuple(b - start for b in doc.page_starts if start < b < end),
+            _table_rows(doc, start, end),
+        ))
         if j >= len(sents):
             break
         # Repeat the last `overlap` sentences, but always move forward by at least one.
         i = max(i + 1, j - overlap)
     return chunks
+
+
+def _pages(doc: Document, start: int, end: int) -> tuple[int, int] | None:
+    first = doc.page_at(start)
+    return None if first is None else (first, doc.page_at(max(start, end - 1)) or first)
+
+
+def _table_rows(doc: Document, start: int, end: int) -> tuple:
+    return tuple(
+        (r.start - start, r.end - start, t.header, r.cells)
+        for t in doc.tables for r in t.rows if start <= r.start and r.end <= end
+    )
 
 
 def chunk_documents(docs: Iterable[Document], size: int = 600, overlap: int = 1) -> list[Chunk]:

@@ -86,7 +86,11 @@ def index_cmd(
 
 
 def print_answer(ans, show_sources: bool = True) -> None:
-    if ans.short_answer and ans.text.startswith("**"):
+    if ans.parts and not ans.abstained:
+        for part in ans.parts:
+            typer.secho(part.question, dim=True)
+            print_answer(part, show_sources=False)
+    elif ans.short_answer and ans.text.startswith("**"):
         bold, _, rest = ans.text[2:].partition("**")
         typer.secho(bold, bold=True, nl=False)
         typer.echo(rest)
@@ -97,7 +101,9 @@ def print_answer(ans, show_sources: bool = True) -> None:
     if show_sources and ans.citations:
         typer.echo("\nSources:" if not ans.abstained else "\nClosest passages:")
         for c in ans.citations:
-            typer.secho(f"[{c.n}] {c.source} (chars {c.start}-{c.end}) — {c.title}", bold=True)
+            where = ", ".join(x for x in (c.page_label, f"chars {c.start}-{c.end}") if x)
+            byline = " · ".join(x for x in (c.author, c.date) if x)
+            typer.secho(f"[{c.n}] {c.source} ({where}) — {c.title}" + (f" — {byline}" if byline else ""), bold=True)
             typer.echo("    “" + " ".join(c.text.split()) + "”")
 
 
@@ -132,6 +138,7 @@ def eval_cmd(
     part: Annotated[str, typer.Option("--part", help="Split part for --squad: test (default), calibration, fusion.")] = "test",
     n: Annotated[int, typer.Option("--n", help="With --squad: questions of each kind (0 = all).")] = 150,
     followups: Annotated[int, typer.Option("--followups", help="With --squad: follow-up pairs to ask (0 = none).")] = 100,
+    multipart: Annotated[int, typer.Option("--multipart", help="With --squad: two-part questions to ask (0 = none).")] = 100,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print one row per question.")] = False,
 ) -> None:
     """Run every question through rag.query and print the figures of the eval README.
@@ -142,7 +149,7 @@ def eval_cmd(
 
     _setup_logging(False)
     if squad is not None:
-        return _squad_eval(squad, part, n, followups, generator, out, verbose)
+        return _squad_eval(squad, part, n, followups, multipart, generator, out, verbose)
     if qa is None or not qa.is_file():
         _fail(f"QA file not found: {qa}" if qa else "give a QA file, or --squad PATH", 2)
     try:
@@ -183,9 +190,11 @@ def eval_cmd(
         typer.echo(f"{name:>38}: {value}{unit}")
 
 
-def _squad_eval(squad: Path, part: str, n: int, followups: int, generator: str | None, out: Path | None, verbose: bool) -> None:
+def _squad_eval(
+    squad: Path, part: str, n: int, followups: int, multipart: int, generator: str | None, out: Path | None, verbose: bool
+) -> None:
     from rag.settings import default_cache_dir
-    from rag.squad_eval import make_cases, open_pipeline, run, run_followups
+    from rag.squad_eval import make_cases, open_pipeline, run, run_followups, run_multipart
 
     if not squad.is_file():
         _fail(f"SQuAD file not found: {squad}", 2)
@@ -209,6 +218,15 @@ def _squad_eval(squad: Path, part: str, n: int, followups: int, generator: str |
         pairs = sample(followup_pairs(load_squad(squad), split["parts"][part]["indexed"]), followups, seed=3)
         summary["followups"] = _guard(lambda: run_followups(pipe, pairs))
         summary["followups_without_history"] = _guard(lambda: run_followups(pipe, pairs, with_history=False))
+    if multipart:
+        from rag.squad import load_split, load_squad, multipart_pairs, sample
+
+        two = sample(multipart_pairs(load_squad(squad), load_split()["parts"][part]["indexed"]), multipart, seed=4)
+        summary["multipart"] = _guard(lambda: run_multipart(pipe, two))
+        whole = pipe.settings
+        pipe.settings = whole.model_copy(update={"multipart": False})
+        summary["multipart_asked_whole"] = _guard(lambda: run_multipart(pipe, two))
+        pipe.settings = whole
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

@@ -43,7 +43,7 @@ from rag.types import Chunk
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-CHUNKER_VERSION = 1  # bump when chunking changes its output for the same settings
+CHUNKER_VERSION = 2  # bump when cleaning or chunking changes their output for the same files and settings
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "faiss.index")
 
 
@@ -241,7 +241,7 @@ def load_generation(gen: Path) -> Index:
             if actual != size:
                 raise CorruptIndex(f"{name} is {actual} bytes, expected {size} (truncated?)")
         with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-            chunks = [Chunk(**json.loads(line)) for line in f]
+            chunks = [Chunk.from_dict(json.loads(line)) for line in f]
         vectors = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
         index = faiss.read_index(str(gen / "faiss.index"))
     except CorruptIndex:
@@ -333,7 +333,10 @@ def sync_index(
                 report.skipped.append(str(e))
                 continue
             chunks = chunk_document(doc, chunk_size, chunk_overlap)
-            new_docs[source] = {"hash": digest, "title": doc.title, "chunks": len(chunks), "chars": len(doc.text)}
+            new_docs[source] = {
+                "hash": digest, "title": doc.title, "title_is_label": doc.title_is_label, "author": doc.author,
+                "date": doc.date, "pages": len(doc.page_starts) or None, "chunks": len(chunks), "chars": len(doc.text),
+            }
             plan.append((source, chunks))
             (report.changed if source in old_docs else report.added).append(source)
         report.removed = sorted(set(old_docs) - set(new_docs))

@@ -12,15 +12,18 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import ftfy
 
+from rag.chrome import PAGE_BREAK, Cleaned, clean_title, label_of, strip_chrome
+from rag.tables import locate_tables, rewrite_pipe_tables
 from rag.types import Document
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -194,6 +197,8 @@ def html_to_text(html: str) -> str:
     for node in tree.css("script, style, noscript, template, iframe, svg, head"):
         node.decompose()
     title_node = HTMLParser(html).css_first("title")
+    for table in tree.css("table"):
+        table.replace_with(_pipe_table(table))
     for node in tree.css(_BLOCK_TAGS):
         node.insert_after("\n")
     body = tree.body if tree.body is not None else tree.root
@@ -203,6 +208,53 @@ def html_to_text(html: str) -> str:
     ):
         text = title_node.text().strip() + "\n" + text
     return text
+
+
+def _pipe_table(table) -> str:  # noqa: ANN001 - a selectolax node
+    """An HTML table as pipe-table text (first row as the header), which ``rag.tables`` rewrites."""
+    rows = []
+    for tr in table.css("tr"):
+        cells = [" ".join(td.text(deep=True, separator=" ").split()).replace("|", "/") for td in tr.css("th, td")]
+        if any(cells):
+            rows.append("| " + " | ".join(cells) + " |")
+    if len(rows) < 2:
+        return "\n" + "\n".join(r.strip("| ") for r in rows) + "\n"
+    width = rows[0].count("|") - 1
+    return "\n" + "\n".join([rows[0], "|" + "---|" * width, *rows[1:]]) + "\n"
+
+
+@dataclass
+class Extracted:
+    """What a format's reader found: the text (one page per item for paged formats) and metadata."""
+
+    pages: list[str]
+    title: str = ""
+    author: str = ""
+    date: str = ""
+    paged: bool = False
+
+
+def extract_html(html: str) -> Extracted:
+    """The article of a web page as a browser saves it (navigation, footer, comments, cookie
+    banners and all): trafilatura's main-text extraction with title, author and date; the
+    page's visible text when trafilatura finds no article (a fragment, a bare page)."""
+    try:
+        import trafilatura
+
+        doc = trafilatura.bare_extraction(
+            html, with_metadata=True, include_tables=True, include_comments=False, include_images=False,
+            deduplicate=False,
+        )
+    except Exception as e:  # noqa: BLE001 - a library failure on odd markup: fall back, don't lose the file
+        log.debug("trafilatura failed (%s); using the page's visible text", e)
+        doc = None
+    fallback = html_to_text(html)
+    if doc is None or not (doc.text or "").strip() or len(doc.text) < 0.2 * len(fallback.strip()) and len(fallback) < 2000:
+        return Extracted([fallback])
+    text, title = doc.text, doc.title or ""
+    if title and title.lower() not in text[: len(title) + 200].lower():
+        text = title + "\n" + text  # the headline belongs to what the reader sees (and what is searched)
+    return Extracted([text], title, doc.author or "", doc.date or "")
 
 
 def markdown_to_text(md: str) -> str:
@@ -225,20 +277,67 @@ def normalize_whitespace(text: str) -> str:
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 
 
-def clean_text(raw_text: str, suffix: str = ".txt") -> str:
+def extract(raw_text: str, suffix: str = ".txt") -> Extracted:
     suffix = suffix.lower()
     if suffix in (".html", ".htm"):
-        raw_text = html_to_text(raw_text)
-    elif suffix in (".md", ".markdown"):
-        raw_text = markdown_to_text(raw_text)
-    return normalize_whitespace(repair_mojibake(raw_text))
+        return extract_html(raw_text)
+    if suffix in (".md", ".markdown"):
+        return Extracted([markdown_to_text(raw_text)])
+    return Extracted([raw_text])
 
 
-def title_of(text: str) -> str:
-    for line in text.split("\n"):
-        if line.strip():
-            return line.strip()[:200]
-    return ""
+def assemble(found: Extracted) -> tuple[str, Cleaned, tuple[int, ...], list]:
+    """Clean text from extracted pages: mojibake repaired, whitespace normalized, tables
+    rewritten as row lines, site chrome dropped; with the offsets where pages begin."""
+    lines: list[str] = []
+    tables: list = []
+    for n, page in enumerate(found.pages, 1):
+        page, page_tables = rewrite_pipe_tables(normalize_whitespace(repair_mojibake(page)))
+        tables += page_tables
+        if found.paged:
+            lines.append(f"{PAGE_BREAK}{n}")
+        lines.extend(page.split("\n"))
+    cleaned = strip_chrome(lines)
+    out: list[str] = []
+    starts: list[int] = []
+    pos = 0
+    pending_page = False
+    for line in cleaned.lines:
+        if line.startswith(PAGE_BREAK):
+            pending_page = True
+            continue
+        if not line.strip():
+            if out and out[-1]:
+                out.append("")
+                pos += 1
+            continue
+        if out:
+            pos += 1  # the newline before this line
+        if pending_page:
+            starts.append(pos)
+            pending_page = False
+        out.append(line)
+        pos += len(line)
+    text = "\n".join(out).strip()
+    if found.paged and starts and starts[0] != 0:
+        starts[0] = 0
+    return text, cleaned, tuple(starts), tables
+
+
+def clean_text(raw_text: str, suffix: str = ".txt") -> str:
+    """The cleaned text of a file's decoded contents (what every offset points into)."""
+    return assemble(extract(raw_text, suffix))[0]
+
+
+def _iso_date(value: str) -> str:
+    if not value:
+        return ""
+    try:
+        from dateutil import parser
+
+        return parser.parse(value, fuzzy=True, default=None).date().isoformat()  # type: ignore[arg-type]
+    except (ValueError, OverflowError, TypeError, ImportError):
+        return value
 
 
 # --- public ---------------------------------------------------------------------------------
@@ -262,10 +361,36 @@ def content_hash(raw: bytes) -> str:
 
 
 def document_from_bytes(raw: bytes, source: str, suffix: str = ".txt") -> Document:
-    text = clean_text(decode_bytes(raw, source), suffix)
+    if suffix.lower() == ".pdf":
+        found = _extract_pdf(raw, source)
+    else:
+        found = extract(decode_bytes(raw, source), suffix)
+    text, cleaned, page_starts, tables = assemble(found)
     if not text:
         raise UnreadableFile(f"{source}: no text after cleaning")
-    return Document(source=source, title=title_of(text), text=text, content_hash=content_hash(raw))
+    title, is_label = cleaned.title, cleaned.title_is_label
+    if found.title and (is_label or not found.paged):  # the page's own title beats a guess from lines
+        title, is_label = clean_title(found.title), False
+    return Document(
+        source=source, title=title[:200] or label_of(text), text=text, content_hash=content_hash(raw),
+        author=(found.author or cleaned.author)[:120], date=_iso_date(found.date or cleaned.date),
+        title_is_label=is_label, page_starts=page_starts, tables=locate_tables(text, tables),
+    )
+
+
+def _extract_pdf(raw: bytes, source: str) -> Extracted:
+    from rag.pdf import read_pdf
+
+    if not raw.startswith(b"%PDF"):
+        raise UnreadableFile(f"{source}: not a PDF file")
+    try:
+        pdf = read_pdf(raw, source)
+    except ValueError as e:  # NoTextLayer included: its message names the file and the reason
+        raise UnreadableFile(str(e)) from e
+    except Exception as e:  # noqa: BLE001 - pypdf raises many kinds on damaged files
+        raise UnreadableFile(f"{source}: damaged PDF ({type(e).__name__}: {e})") from e
+    title = pdf.title if pdf.title.lower() not in ("", "untitled") and not pdf.title.lower().endswith((".doc", ".docx", ".pdf")) else ""
+    return Extracted(pdf.pages, title, pdf.author, pdf.date, paged=True)
 
 
 def load_document(path: Path, source: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document:

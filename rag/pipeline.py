@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.embedding import Embedder, ModelLoadError
+from rag.decompose import split_question
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.grounding import Candidate, DraftWatch, Grounder, Verdict, Verifier, continues, next_sentence
 from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError, sync_index
@@ -280,6 +281,13 @@ class Pipeline:
             raise InvalidQuestion(f"top_k must be a whole number from 1 to 100, not {top_k!r}")
         if self.generator is not None:
             self.generator.load_async()
+        parts = self._parts(question)
+        if len(parts) > 1:
+            with self._lock:
+                answer = self._multipart(question, parts, history, top_k, exclude)
+            answer.timings = {"total": time.perf_counter() - t0}
+            yield answer
+            return
         with self._lock:
             ev = self.gather(question, history, top_k, exclude)
             t1 = time.perf_counter()
@@ -318,6 +326,30 @@ class Pipeline:
         answer.best_sentence = ev.candidates[0].text if ev.candidates else ""
         answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
         yield answer
+
+    # --- multi-part questions ---------------------------------------------------------------
+    def _parts(self, question: str) -> list[str]:
+        if not self.settings.multipart or self.reader is None:
+            return [question]
+        return split_question(question)
+
+    def _multipart(
+        self, question: str, parts: list[str], history: list[dict] | None, top_k: int | None, exclude: set[str] | None
+    ) -> Answer:
+        """Each part retrieved, scored and answered on its own (extractively: a verified quote or
+        short answer per part); a later part sees the earlier ones as conversation, so "it" in
+        "… and who designed it?" is resolved the way a follow-up is."""
+        answers = []
+        turns = list(history or [])
+        for part in parts:
+            ev = self.gather(part, turns or None, top_k, exclude)
+            a = self._abstain(ev) if ev.support < self.refuse_below else self._extractive(ev)
+            a.support = ev.support
+            a.best_sentence = ev.candidates[0].text if ev.candidates else ""
+            answers.append(a)
+            said = a.sentences[0].text if a.sentences else ""
+            turns += [{"role": "user", "content": part}, {"role": "assistant", "content": said}]
+        return merge_parts(question, answers)
 
     # --- answer assembly -------------------------------------------------------------------
     def _prompt_passages(self, ev: Evidence) -> list[int]:
@@ -474,6 +506,42 @@ class Pipeline:
         return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages)
 
 
+def merge_parts(question: str, answers: list[Answer]) -> Answer:
+    """One answer from per-part answers: citations shared and renumbered across the whole (a
+    passage cited by two parts is listed once), each part's text on its own line, led by the part.
+    The whole is declined only when every part is."""
+    citations: list[Citation] = []
+    by_chunk: dict[str, Citation] = {}
+    lines, sentences, parts = [], [], []
+    for a in answers:
+        renumber: dict[int, int] = {}
+        for c in a.citations if not a.abstained else []:
+            merged = by_chunk.get(c.chunk_id)
+            if merged is None:
+                merged = dataclasses.replace(c, n=len(citations) + 1, highlights=[])
+                by_chunk[c.chunk_id] = merged
+                citations.append(merged)
+            merged.highlights += [h for h in c.highlights if h not in merged.highlights]
+            renumber[c.n] = merged.n
+        text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", a.text)
+        if a.abstained:
+            text = NOT_IN_ARTICLES
+        part_sentences = [dataclasses.replace(s, citations=[renumber[n] for n in s.citations]) for s in a.sentences]
+        short_span = (renumber[a.short_span[0]], *a.short_span[1:]) if a.short_span else None
+        parts.append(dataclasses.replace(a, text=text, sentences=part_sentences, short_span=short_span,
+                                         citations=[by_chunk[c.chunk_id] for c in a.citations] if not a.abstained else []))
+        sentences += part_sentences
+        lines.append(f"{a.question} {text}")
+    abstained = all(a.abstained for a in answers)
+    if abstained:
+        closest = answers[0]
+        return dataclasses.replace(closest, question=question, parts=parts)
+    passages = [p for a in answers for p in a.passages]
+    return Answer("\n".join(lines), False, citations, sentences, question, None, passages,
+                  support=min(a.support for a in answers), best_sentence=" ".join(a.best_sentence for a in answers),
+                  parts=parts, notes=[f"answered in {len(parts)} parts, each from its own evidence"])
+
+
 def _check_history(history: object) -> list[dict] | None:
     """The conversation as ``[{"role": "user"|"assistant", "content": str}, ...]``, or a clear
     ``InvalidQuestion``. Content given as a list of parts (as chat UIs send it) is joined."""
@@ -537,7 +605,8 @@ def _no_final_stop(text: str) -> str:
 
 def _citation(n: int, p: Passage) -> Citation:
     c = p.chunk
-    return Citation(n, c.source, c.title, c.id, c.text, c.start, c.end, round(p.score, 4))
+    return Citation(n, c.source, c.title, c.id, c.text, c.start, c.end, round(p.score, 4), author=c.author, date=c.date,
+                    pages=c.pages, page_breaks=c.page_breaks, table_rows=c.table_rows)
 
 
 __all__ = ["NOT_IN_ARTICLES", "Evidence", "InvalidQuestion", "Pipeline", "Verdict"]

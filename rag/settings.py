@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     short_answer_above: float | None = None
     max_short_words: int = 8  # longer spans are not "short answers"; the quote stands alone
     quote_words: int = 16  # with a short answer, the quote around it is cut to about this many words
+    # Answer a question that asks two things ("…, and who …?") part by part, each from its own
+    # evidence (rag/decompose.py); needs the reader. Measured in README (SQuAD multi-part set).
+    multipart: bool = True
 
     # Without a reader: evidence weaker than this support score makes the system decline.
     min_support: float = 0.30

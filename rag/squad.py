@@ -143,6 +143,38 @@ def iter_part(titles: dict[str, SquadTitle], split: dict, part: str, which: str 
         yield from titles[name].questions
 
 
+@dataclass
+class MultiPart:
+    """Two questions on different paragraphs of one title, asked as one: "<first> and <second>?"."""
+
+    first: SquadQuestion
+    second: SquadQuestion
+    asked: str
+
+
+_WH_START = re.compile(r"^(?:(?:in|on|at|by|for|from|during|to|of|with)\s+)?(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+
+
+def multipart_pairs(titles: dict[str, SquadTitle], names: list[str]) -> list[MultiPart]:
+    """For each paragraph, its first question joined to the first question of the next paragraph
+    (each part then has its own gold paragraph); the second must open with a wh-phrase so the
+    joined question reads as one sentence."""
+    out = []
+    for name in names:
+        firsts: dict[int, SquadQuestion] = {}
+        for q in titles[name].questions:
+            firsts.setdefault(q.paragraph, q)
+        order = sorted(firsts)
+        for p1, p2 in zip(order, order[1:]):
+            q1, q2 = firsts[p1], firsts[p2]
+            second = q2.question.strip()
+            if not _WH_START.match(second) or not q1.question.strip():
+                continue
+            asked = f"{q1.question.strip().rstrip('?').rstrip()}, and {second[0].lower()}{second[1:]}"
+            out.append(MultiPart(q1, q2, asked if asked.endswith("?") else asked + "?"))
+    return out
+
+
 if __name__ == "__main__":  # python -m rag.squad PATH: (re)write the committed split
     import sys
 

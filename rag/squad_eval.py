@@ -143,3 +143,23 @@ def run_followups(pipe, pairs: list, with_history: bool = True) -> dict:  # noqa
         "followups": len(pairs), "accuracy": round(100 * correct / n, 1),
         "gold_paragraph_cited": round(100 * cited / n, 1), "refused": round(100 * refused / n, 1),
     }
+
+
+def run_multipart(pipe, pairs: list) -> dict:  # noqa: ANN001
+    """Two-part questions (``rag.squad.multipart_pairs``): how often the answer holds both gold
+    answers, each part's, and cites both gold paragraphs."""
+    both = parts = cited = refused = 0
+    for m in pairs:
+        ans = pipe.query(m.asked)
+        hits = [not ans.abstained and contains_gold(ans.plain_text, q.answers) for q in (m.first, m.second)]
+        both += all(hits)
+        parts += sum(hits)
+        refused += ans.abstained
+        sources = {c.source for c in ans.citations} if not ans.abstained else set()
+        cited += m.first.source in sources and m.second.source in sources
+    n = max(1, len(pairs))
+    return {
+        "questions": len(pairs), "both_parts_right": round(100 * both / n, 1),
+        "parts_right": round(100 * parts / (2 * n), 1), "both_gold_paragraphs_cited": round(100 * cited / n, 1),
+        "refused": round(100 * refused / n, 1),
+    }

@@ -5,7 +5,11 @@ titles of the ``reader`` part of the committed split (``rag/squad.py``), never o
 calibration or test titles. Every question gives one answer example (a passage of its gold
 paragraph, chunked exactly as the index chunks articles) and no-answer examples: a passage of
 the same paragraph that lacks the answer, the passage of another paragraph of the same title that
-BM25 ranks highest for the question (a near miss), and now and then a passage of another title.
+BM25 ranks highest for the question (a near miss), the gold passage itself with the sentence that
+holds the answer taken out (the topic stays, the fact is gone: what an unanswerable question about a
+covered subject looks like), the gold passage with a name the question asks about swapped for
+another name of the same kind (spaCy entities: the same fact, but about someone or somewhere else),
+and now and then a passage of another title.
 The word-embedding table stays frozen (it is the packaged model's, and is not shipped again).
 On 2 CPU cores: about an hour.
 """
@@ -16,12 +20,13 @@ import json
 import logging
 import math
 import random
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import chunk_document
+from rag.chunking import chunk_document, sentence_spans
 from rag.embedding import resolve_embedder
 from rag.reader import MAX_LENGTH, PACKAGED_READER, WORD_EMBEDDINGS
 from rag.retrieval import BM25Index
@@ -37,7 +42,9 @@ def _chunks(text: str, source: str) -> list[tuple[int, int, str]]:
     return [(c.start, c.end, c.text) for c in chunk_document(doc, 600, 1)]
 
 
-def build_examples(squad: Path, seed: int = 0, random_neg: float = 0.25) -> list[dict]:
+def build_examples(
+    squad: Path, seed: int = 0, random_neg: float = 0.25, removed_neg: float = 0.6, swapped_neg: float = 0.5
+) -> list[dict]:
     """(question, passage, answer span in the passage or None) for the reader titles."""
     titles = load_squad(squad)
     names = part_titles(load_split(), "reader")
@@ -51,14 +58,52 @@ def build_examples(squad: Path, seed: int = 0, random_neg: float = 0.25) -> list
                 all_chunks.append((name, pi, t))
     bm25 = {name: BM25Index([all_chunks[i][2] for i in rows]) for name, rows in per_title.items()}
     examples: list[dict] = []
-    for name in names:
-        for q in titles[name].questions:
-            examples.extend(_question_examples(q, titles[name].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg))
+    questions = [q for name in names for q in titles[name].questions]
+    for q in questions:
+        examples.extend(_question_examples(q, titles[q.title].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg, removed_neg))
+    examples.extend(_swapped_examples(questions, examples, rng, swapped_neg))
     rng.shuffle(examples)
     return examples
 
 
-def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_title, bm25, names, rng, random_neg) -> list[dict]:  # noqa: ANN001
+SWAP_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "LAW", "DATE")
+
+
+def _swapped_examples(questions: list[SquadQuestion], examples: list[dict], rng: random.Random, share: float) -> list[dict]:
+    """No-answer examples made from answer examples: a name in the question that the answer's
+    passage also uses is replaced, everywhere in the passage, by another name of the same entity
+    label taken from other questions (so the passage states the fact about someone else)."""
+    from rag.answer_types import nlp
+
+    positives = {ex["question"]: ex for ex in examples if ex["start"] is not None}
+    docs = list(nlp().pipe([q.question for q in questions], batch_size=64))
+    pool: dict[str, list[str]] = {}
+    for doc in docs:
+        for e in doc.ents:
+            if e.label_ in SWAP_LABELS and len(e.text) > 2:
+                pool.setdefault(e.label_, []).append(e.text)
+    out = []
+    for q, doc in zip(questions, docs):
+        pos = positives.get(q.question)
+        if pos is None or rng.random() >= share:
+            continue
+        ctx, a, b = pos["context"], pos["start"], pos["end"]
+        answer = ctx[a:b]
+        ents = [e for e in doc.ents if e.label_ in SWAP_LABELS and len(e.text) > 2 and e.text in ctx
+                and e.text not in answer and answer not in e.text]
+        if not ents:
+            continue
+        e = rng.choice(ents)
+        choices = [t for t in pool.get(e.label_, []) if t not in ctx and e.text not in t and t not in e.text]
+        if not choices:
+            continue
+        swapped = re.sub(rf"\b{re.escape(e.text)}\b", rng.choice(choices), ctx)
+        if swapped != ctx:
+            out.append({"question": q.question, "context": swapped, "start": None, "end": None})
+    return out
+
+
+def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_title, bm25, names, rng, random_neg, removed_neg) -> list[dict]:  # noqa: ANN001
     out = []
     answers_low = [a.lower() for a in q.answers if a.strip()]
     has_answer = lambda t: any(a in t.lower() for a in answers_low)  # noqa: E731
@@ -81,10 +126,20 @@ def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_
             break
     if near:  # one near miss per question: the same paragraph's other passage or BM25's best wrong one
         out.append({"question": q.question, "context": rng.choice(near), "start": None, "end": None})
+    removed = _without_answer_sentence(pos["context"], pos["start"], pos["end"])
+    if removed and not has_answer(removed) and rng.random() < removed_neg:
+        out.append({"question": q.question, "context": removed, "start": None, "end": None})
     if rng.random() < random_neg:
         other = rng.choice([n for n in names if n != q.title])
         out.append({"question": q.question, "context": all_chunks[rng.choice(per_title[other])][2], "start": None, "end": None})
     return out
+
+
+def _without_answer_sentence(text: str, start: int, end: int, min_chars: int = 120) -> str | None:
+    """The passage minus every sentence that overlaps the answer span, or None if little is left."""
+    kept = [text[a:b] for a, b in sentence_spans(text) if b <= start or a >= end]
+    rest = " ".join(k.strip() for k in kept if k.strip())
+    return rest if len(rest) >= min_chars else None
 
 
 def featurize(tokenizer, examples: list[dict], max_length: int = MAX_LENGTH) -> list[dict]:  # noqa: ANN001
@@ -216,8 +271,9 @@ gives start/end logits per token; the logits at [CLS] score "no answer in this p
 Data: SQuAD v1.1 dev (CC BY-SA 4.0; Rajpurkar et al., 2016), only the {titles} titles of the `reader`
 part of `rag/data/squad_split.json`: {examples} examples, {with_answer} with an answer (a passage of
 the gold paragraph, chunked as the index chunks articles) and the rest without (a passage of the same
-paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, and
-sometimes a passage of another title). The fusion, calibration and test titles were not used.
+paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, the
+gold passage with its answer sentence taken out, the gold passage with a name the question asks about
+swapped for another of the same kind, and sometimes a passage of another title). The fusion, calibration and test titles were not used.
 
 Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}, linear warm-up/decay; the
 word-embedding table frozen (it is the packaged MiniLM's and is loaded from there: this folder holds
@@ -234,7 +290,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
     ap.add_argument("--out", type=Path, default=PACKAGED_READER)
-    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--epochs", type=float, default=3.0)
     ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--limit", type=int, default=0, help="train on this many examples only (smoke runs)")

@@ -13,9 +13,20 @@ from typing import Any
 @dataclass(frozen=True)
 class Document:
     source: str  # file name relative to the articles folder
-    title: str
+    title: str  # the headline, or a short label (``title_is_label``) when the article has none
     text: str  # cleaned text; every offset in the system points into this
     content_hash: str  # sha256 of the raw file bytes: what incremental indexing compares
+    author: str = ""
+    date: str = ""  # ISO 8601 when it could be read as a date, else as written
+    title_is_label: bool = False
+    page_starts: tuple[int, ...] = ()  # PDFs: offset in ``text`` where page 1, 2, … begins
+    tables: tuple[Any, ...] = ()  # rag.tables.Table: where each table's rows are in ``text``
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (1-based) holding character ``offset``, for paged formats."""
+        if not self.page_starts:
+            return None
+        return max(1, sum(1 for s in self.page_starts if s <= offset))
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,22 @@ class Chunk:
     text: str
     start: int
     end: int
+    author: str = ""
+    date: str = ""
+    pages: tuple[int, int] | None = None  # first and last page of the passage (PDFs)
+    page_breaks: tuple[int, ...] = ()  # passage-relative offsets where its 2nd, 3rd, … page begins
+    # Table rows inside the passage: (start, end, header cells, row cells), passage-relative, so a
+    # source card can show them as a table again.
+    table_rows: tuple[tuple[int, int, tuple[str, ...], tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
+        d = dict(d)
+        if d.get("pages") is not None:
+            d["pages"] = tuple(d["pages"])
+        d["page_breaks"] = tuple(d.get("page_breaks", ()))
+        d["table_rows"] = tuple((a, b, tuple(h), tuple(c)) for a, b, h, c in d.get("table_rows", ()))
+        return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +79,29 @@ class Citation:
     end: int
     score: float
     highlights: list[tuple[int, int]] = field(default_factory=list)  # supporting spans, passage-relative
+    author: str = ""
+    date: str = ""
+    pages: tuple[int, int] | None = None  # PDFs: the pages the passage is on
+    page_breaks: tuple[int, ...] = ()  # as on Chunk
+    table_rows: tuple[tuple[int, int, tuple[str, ...], tuple[str, ...]], ...] = ()  # as on Chunk
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of a passage-relative offset (PDFs)."""
+        if not self.pages:
+            return None
+        return self.pages[0] + sum(1 for b in self.page_breaks if b <= offset)
+
+    @property
+    def page_label(self) -> str:
+        """Where to look in a PDF: the page of the supporting sentence(s), else the passage's pages."""
+        if not self.pages:
+            return ""
+        if self.highlights:
+            a = self.page_at(min(h[0] for h in self.highlights))
+            b = self.page_at(max(h[1] for h in self.highlights) - 1)
+        else:
+            a, b = self.pages
+        return f"p. {a}" if a == b else f"pp. {a}–{b}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +135,9 @@ class Answer:
     short_answer: str | None = None
     short_span: tuple[int, int, int] | None = None
     best_sentence: str = ""  # the best-scoring evidence sentence, whether answered or declined
+    # A question that asks several things is answered part by part: one Answer per part (its
+    # ``question`` is the part), citations numbered across the whole answer.
+    parts: list[Answer] = field(default_factory=list)
 
     @property
     def plain_text(self) -> str:
@@ -107,4 +160,5 @@ class Answer:
             "short_span": self.short_span,
             "notes": self.notes,
             "timings": self.timings,
+            "parts": [p.to_dict() for p in self.parts],
         }

@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.articles import MAX_UPLOAD_BYTES, add_article
 from rag.embedding import ModelLoadError
 from rag.index import IndexError_
-from rag.loading import too_big
+from rag.loading import SUPPORTED_SUFFIXES, too_big
 from rag.pipeline import InvalidQuestion, Pipeline
 from rag.types import Answer, Citation
 
@@ -41,6 +41,11 @@ mark.support { background:#fef08a; padding:0 .1em; }
 .kind { font-size:.75em; color:#6b7280; }
 .quoted { font-style:italic; }
 .short-answer { font-size:1.05em; }
+.src-by { font-size:.85em; color:#374151; }
+.src-table { border-collapse:collapse; margin:.3em 0; font-size:.9em; }
+.src-table th, .src-table td { border:1px solid #e5e7eb; padding:.15em .4em; text-align:left; vertical-align:top; }
+.src-table tr.support td { background:#fef08a; }
+.part { margin-bottom:.5em; }
 """
 
 
@@ -52,6 +57,12 @@ def _cite_links(text: str) -> str:
 def answer_markdown(ans: Answer) -> str:
     """The chat message: sentences with clickable [n] chips; quotes look different from
     generated-and-verified sentences; an abstention looks like a warning, not an answer."""
+    if ans.parts and not ans.abstained:  # a question asking several things: one line per part
+        lines = []
+        for part in ans.parts:
+            body = "⚠️ not in the articles" if part.abstained else answer_markdown(part)
+            lines.append(f'<div class="part"><i>{html.escape(part.question)}</i><br>{body}</div>')
+        return "".join(lines)
     if ans.abstained:
         return (
             '<div class="abstain-box">⚠️ <b>Not in the articles.</b> '
@@ -84,7 +95,54 @@ def answer_markdown(ans: Answer) -> str:
     return body + ('<br><span class="kind">' + " · ".join(legend) + "</span>" if legend else "")
 
 
+def _marked(c: Citation, a: int, b: int, short: tuple[int, int] | None = None) -> str:
+    """``c.text[a:b]`` with its supporting sentences marked and, inside them, the short answer bold."""
+    out, pos = [], a
+    for h0, h1 in sorted(c.highlights):
+        h0, h1 = max(h0, a), min(h1, b)
+        if h0 >= h1 or h0 < pos:
+            continue
+        out.append(_inline(c, pos, h0, None))
+        out.append(f'<mark class="support">{_inline(c, h0, h1, short)}</mark>')
+        pos = h1
+    out.append(_inline(c, pos, b, None))
+    return "".join(out)
+
+
+def _inline(c: Citation, a: int, b: int, short: tuple[int, int] | None) -> str:
+    if short and a <= short[0] < short[1] <= b:
+        return (html.escape(c.text[a : short[0]]) + f"<b>{html.escape(c.text[short[0] : short[1]])}</b>"
+                + html.escape(c.text[short[1] : b]))
+    return html.escape(c.text[a:b])
+
+
 def _highlighted(c: Citation, short: tuple[int, int] | None = None) -> str:
+    """The passage with its supporting sentences marked; rows of a table shown as a table again."""
+    rows = sorted(c.table_rows)
+    if not rows:
+        return _legacy_highlighted(c, short)
+    out, pos, k = [], 0, 0
+    while k < len(rows):
+        group = [rows[k]]
+        while k + 1 < len(rows) and c.text[rows[k][1] : rows[k + 1][0]].strip() == "":
+            k += 1
+            group.append(rows[k])
+        k += 1
+        out.append(_marked(c, pos, group[0][0], short))
+        header = group[0][2]
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = []
+        for a, b, _, cells in group:
+            hit = any(h0 < b and a < h1 for h0, h1 in c.highlights)
+            tds = "".join(f"<td>{html.escape(x)}</td>" for x in cells)
+            body.append(f'<tr class="{"support" if hit else ""}">{tds}</tr>')
+        out.append(f'<table class="src-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+        pos = group[-1][1]
+    out.append(_marked(c, pos, len(c.text), short))
+    return "".join(out)
+
+
+def _legacy_highlighted(c: Citation, short: tuple[int, int] | None = None) -> str:
     """The passage with its supporting sentences marked and, inside them, the short answer bold."""
     out, pos = [], 0
     for a, b in sorted(c.highlights):
@@ -111,11 +169,14 @@ def sources_html(ans: Answer | None) -> str:
     blocks = [f"<h3>{head}</h3>"]
     if ans.rewritten_question:
         blocks.append(f'<div class="src-meta">Searched for: {html.escape(ans.rewritten_question)}</div>')
-    short_of = {ans.short_span[0]: (ans.short_span[1], ans.short_span[2])} if ans.short_span else {}
+    short_of = {a.short_span[0]: (a.short_span[1], a.short_span[2]) for a in [ans, *ans.parts] if a.short_span}
     for c in ans.citations:
+        byline = " · ".join(x for x in (c.author, c.date) if x)
+        where = " · ".join(x for x in (html.escape(c.source), c.page_label, f"characters {c.start}–{c.end}", f"score {c.score:.3f}") if x)
         blocks.append(
             f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] {html.escape(c.title)}</div>'
-            f'<div class="src-meta">{html.escape(c.source)} · characters {c.start}–{c.end} · score {c.score:.3f}</div>'
+            + (f'<div class="src-by">{html.escape(byline)}</div>' if byline else "")
+            + f'<div class="src-meta">{where}</div>'
             f'<div class="src-text">{_highlighted(c, short_of.get(c.n))}</div></div>'
         )
     if ans.notes:
@@ -132,7 +193,7 @@ def answer_json(ans: Answer) -> dict:
 
 def articles_rows(pipe: Pipeline) -> list[list]:
     return [
-        [meta.get("title", ""), source, meta.get("chunks", 0)]
+        [meta.get("title", ""), meta.get("author", ""), meta.get("date", ""), source, meta.get("pages") or "", meta.get("chunks", 0)]
         for source, meta in sorted(pipe.index.documents.items())
     ]
 
@@ -237,11 +298,12 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
                 sources = gr.HTML(sources_html(None), elem_id="sources")
         with gr.Tab("Articles"):
             table = gr.Dataframe(
-                headers=["title", "file", "passages"], value=lambda: articles_rows(pipe), interactive=False, elem_id="articles"
+                headers=["title", "author", "date", "file", "pages", "passages"], value=lambda: articles_rows(pipe),
+                interactive=False, elem_id="articles",
             )
             files = gr.File(
-                label=f"Add articles (.txt, .md, .html; up to {max_upload_bytes // 2**20} MB each)",
-                file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload",
+                label=f"Add articles (.txt, .md, .html, .pdf; up to {max_upload_bytes // 2**20} MB each)",
+                file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload",
             )
             status = gr.Markdown(elem_id="upload-status")
             add = gr.Button("Add to the collection", elem_id="add")

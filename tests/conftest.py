@@ -11,6 +11,8 @@ from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
+SQUAD = ROOT.parent / "shared" / "eval" / "external" / "squad-v1.1" / "dev-v1.1.json"
+needs_squad = pytest.mark.skipif(not SQUAD.is_file(), reason="SQuAD v1.1 dev is not beside the checkout")
 
 
 @pytest.fixture(scope="session")

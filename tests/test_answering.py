@@ -19,9 +19,7 @@ from rag.squad import (
     write_corpus,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SQUAD = ROOT.parent / "shared" / "eval" / "external" / "squad-v1.1" / "dev-v1.1.json"
-needs_squad = pytest.mark.skipif(not SQUAD.is_file(), reason="SQuAD v1.1 dev is not beside the checkout")
+from conftest import SQUAD, needs_squad
 
 
 def _pipe(docs: Path, index: Path, embedder: Embedder) -> Pipeline:

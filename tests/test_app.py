@@ -104,7 +104,7 @@ def test_upload_then_answerable_and_bad_uploads_rejected(server: dict, tmp_path:
     assert "added hokkaido_fisheries.md" in status
     assert "photo.txt" in status and "binary" in status
     assert "already in the collection" in status
-    files = {row[1] for row in table["data"]}
+    files = {row[3] for row in table["data"]}
     assert "hokkaido_fisheries.md" in files and before <= files
     r = client.predict("What is the annual salmon catch cap in the fisheries pact?", None, api_name="/ask")
     assert not r["abstained"] and "42,000" in r["text"]
@@ -165,6 +165,37 @@ def test_browser_answer_citation_and_highlight(server: dict, tmp_path: Path) -> 
         assert "Traceback" not in page.locator("#chat").inner_text()
         page.locator("#new-chat").click()
         page.wait_for_function(f"{FINISHED} === 0")
+        browser.close()
+
+
+def test_browser_pdf_upload_is_answerable_with_its_page(server: dict, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_pdf import make_pdf
+
+    pdf = tmp_path / "glacier_survey.pdf"
+    pdf.write_bytes(make_pdf(
+        "Glacier survey finds record retreat",
+        ["Page one is about the survey team, which spent six weeks on the ice field with drones and GPS stakes."],
+        ["The survey measured a retreat of 312 meters at the glacier's tongue since the last count, the largest on record."],
+        author="Ines Laurent",
+    ))
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(server["url"])
+        page.get_by_role("tab", name="Articles").click()
+        page.locator("#upload input[type=file]").set_input_files(str(pdf))
+        page.wait_for_function("document.querySelector('#upload').innerText.includes('glacier_survey.pdf')", timeout=30_000)
+        page.locator("#add").click()
+        page.wait_for_function("document.querySelector('#upload-status').innerText.includes('added glacier_survey.pdf')",
+                               timeout=120_000)
+        assert "Glacier survey finds record retreat" in page.locator("#articles").inner_text()
+        page.get_by_role("tab", name="Chat").click()
+        _ask(page, "How far has the glacier's tongue retreated since the last count?")
+        sources = page.locator("#sources").inner_text()
+        assert "312 meters" in page.locator("#chat").inner_text()
+        assert "glacier_survey.pdf" in sources and "p. 2" in sources and "Ines Laurent" in sources
         browser.close()
 
 

@@ -10,15 +10,44 @@ from tests.conftest import SEEDS
 MOJIBAKE = ("β€", "Β»", "πŸ")
 
 
-def test_seeds_load_with_titles() -> None:
+def test_seeds_load_with_their_headlines_or_short_labels() -> None:
     docs = load_documents(SEEDS)
     assert len(docs) == len(list(SEEDS.glob("*.txt"))) == 5
     by_source = {d.source: d for d in docs}
-    assert by_source["000_61f95b61063c0a65.txt"].title.startswith("Japan-U.S. Alliance: A Spring Visit")
+    assert by_source["000_61f95b61063c0a65.txt"].title == "Japan-U.S. Alliance: A Spring Visit and the Dawn of a New Chapter"
+    assert by_source["001_0dc30543c454f561.txt"].title == (
+        "Deepening Entanglements: Assessing the Resurgence of the U.S.-Japan Alliance in a Fragmented World"
+    )
+    assert by_source["001_0dc30543c454f561.txt"].date == "2025-12-02"  # from the dateline, which is gone from the text
+    assert by_source["003_7f0ce9717cede5be.txt"].title == "Takaichi & Trump Call: Possible Friday Talks"
+    assert by_source["003_7f0ce9717cede5be.txt"].author == "James Carter"
+    for name in ("002_ef4fb084e8f28a11.txt", "004_9ccf596f5a5ca5a0.txt"):  # no headline: a label from the opening clause
+        d = by_source[name]
+        assert d.title_is_label and 0 < len(d.title) <= 80
+        assert d.title.rstrip("…") in d.text[:200]
     for d in docs:
-        first_line = next(line.strip() for line in d.text.splitlines() if line.strip())
-        assert first_line.startswith(d.title) and 0 < len(d.title) <= 200  # long ledes are capped
         assert len(d.content_hash) == 64
+
+
+def test_no_seed_passage_holds_site_chrome() -> None:
+    chrome = ("Related Posts", "Top 5 This Week", "Home »", "LEAVE A REPLY", "You may also like", "Adblock Detected",
+              "by James Carter", "Tuesday, December 2, 2025", "Table of Contents")
+    for d in load_documents(SEEDS):
+        for c in chunk_document(d):
+            assert not any(x.lower() in c.text.lower() for x in chrome), (d.source, c.text)
+
+
+def test_a_table_becomes_row_lines_and_keeps_its_cells() -> None:
+    doc = load_document(SEEDS / "002_ef4fb084e8f28a11.txt")
+    assert "|---" not in doc.text and "| Defense |" not in doc.text
+    (table,) = doc.tables
+    assert table.header[0] == "Area of cooperation"
+    for row in table.rows:
+        line = doc.text[row.start : row.end]
+        assert line.startswith(row.cells[0] + " — ") and all(c in line for c in row.cells)
+    chunk = next(c for c in chunk_document(doc) if c.table_rows)
+    a, b, header, cells = chunk.table_rows[0]
+    assert chunk.text[a:b].startswith(cells[0]) and header == table.header
 
 
 def test_greek_codepage_mojibake_is_repaired_in_every_passage() -> None:
@@ -28,8 +57,8 @@ def test_greek_codepage_mojibake_is_repaired_in_every_passage() -> None:
     for chunk in chunk_document(doc):
         assert not any(m in chunk.text for m in MOJIBAKE), chunk.text
     assert "“America First.”" in doc.text
-    assert "Home » world »" in doc.text
     assert "🇯🇵🇺🇸" in doc.text
+    assert "Home » world »" in repair_mojibake(raw)  # the breadcrumb, repaired (and then dropped as chrome)
 
 
 def test_repair_leaves_real_greek_and_cyrillic_alone() -> None:

@@ -1,0 +1,82 @@
+"""Splitting a two-part question (rag/decompose.py) and answering it part by part (Pipeline)."""
+from __future__ import annotations
+
+import pytest
+
+from rag.decompose import split_question
+from rag.pipeline import Pipeline
+from rag.squad import load_split, load_squad, multipart_pairs, part_titles
+
+from conftest import SQUAD, needs_squad
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("When was the bridge opened and who designed it?", ["When was the bridge opened?", "Who designed it?"]),
+        ("Which city hosted the games, and in which year did they end?",
+         ["Which city hosted the games?", "In which year did they end?"]),
+        ("Where is the museum; what does it hold?", ["Where is the museum?", "What does it hold?"]),
+    ],
+)
+def test_coordinated_wh_clauses_become_parts(question: str, parts: list[str]) -> None:
+    assert split_question(question) == parts
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the name of the man who founded the company?",  # relative clause
+        "What did Smith and Jones agree on?",  # coordinated nouns: one question
+        "Which river runs through the city that was founded in 1200?",
+        "Who?",
+    ],
+)
+def test_one_question_stays_whole(question: str) -> None:
+    assert split_question(question) == [question]
+
+
+def test_a_bare_second_part_borrows_the_first_parts_words() -> None:
+    first, second = split_question("Who designed the bridge and when?")
+    assert first == "Who designed the bridge?"
+    assert second.startswith("When") and "bridge" in second
+
+
+def test_two_part_question_is_answered_part_by_part_with_shared_citations(pipeline: Pipeline) -> None:
+    ans = pipeline.query("How many Tomahawks is Japan buying, and what is the air base on Okinawa called?")
+    assert len(ans.parts) == 2 and not ans.abstained
+    numbers = [c.n for c in ans.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert len({c.chunk_id for c in ans.citations}) == len(ans.citations)  # one entry per passage
+    for part in ans.parts:
+        assert part.question in ans.text
+        if part.abstained:
+            continue
+        for s in part.sentences:
+            for n in s.citations:
+                cit = next(c for c in ans.citations if c.n == n)
+                assert s.text.strip("…") in cit.text  # the quote is where its number points
+        if part.short_span:
+            n, a, b = part.short_span
+            assert next(c for c in ans.citations if c.n == n).text[a:b] == part.short_answer
+    assert ans.to_dict()["parts"][0]["question"] == ans.parts[0].question
+
+
+def test_multipart_can_be_switched_off(pipeline: Pipeline) -> None:
+    whole = pipeline.settings
+    pipeline.settings = whole.model_copy(update={"multipart": False})
+    try:
+        ans = pipeline.query("How many Tomahawks is Japan buying, and what is the air base on Okinawa called?")
+    finally:
+        pipeline.settings = whole
+    assert ans.parts == []
+
+
+@needs_squad
+def test_multipart_pairs_join_questions_of_two_paragraphs() -> None:
+    pairs = multipart_pairs(load_squad(SQUAD), part_titles(load_split(), "test"))
+    assert len(pairs) > 100
+    for m in pairs:
+        assert m.first.title == m.second.title and m.first.paragraph != m.second.paragraph
+        assert m.asked.endswith("?") and ", and " in m.asked
+        assert len(split_question(m.asked)) == 2 or m.asked.count(" and ") > 1
