@@ -98,17 +98,21 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print every row as JSON too")
     a = ap.parse_args()
     results = {name: measure(a.folder, name) for name in ("rag", "naive")}
+    print_table(a.folder.name, results)
+    if a.json:
+        print(json.dumps(results, indent=1, ensure_ascii=False))
+
+
+def print_table(name: str, results: dict) -> None:
     keys = ["files", "title_accuracy", "files_without_chrome_indexed", "chrome_lines_kept_out", "article_lines_kept",
             "author_accuracy", "date_accuracy"]
-    print(f"{'figure (' + a.folder.name + ')':<34}{'rag':>10}{'naive loader':>14}")
+    print(f"{'figure (' + name + ')':<34}{'rag':>10}{'naive loader':>14}")
     for k in keys:
         print(f"{k:<34}{results['rag'][k]:>10}{results['naive'][k]:>14}")
     for r in results["rag"]["rows"]:
         if not r["title_ok"] or not r["chrome_free"] or r["kept"] < r["keep"] or r.get("author_ok") is False or r.get("date_ok") is False:
             print("  miss:", json.dumps({k: r.get(k) for k in ("file", "title", "leaked", "kept", "keep", "author_ok", "date_ok", "error")},
                                         ensure_ascii=False))
-    if a.json:
-        print(json.dumps(results, indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -110,15 +110,17 @@ def main() -> None:
     ap.add_argument("--without", default="", help="comma-separated features to leave out (ablation)")
     ap.add_argument("--out", type=Path, default=SCORER_FILE)
     ap.add_argument("--reuse", action="store_true", help="reuse the rows gathered by the last run (refits in seconds)")
+    ap.add_argument("--reader", default="packaged", help="the reader whose outputs are fused (a folder, or packaged)")
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    cache = a.work / f"scorer-rows-n{a.n}.json"
+    tag = "" if a.reader == "packaged" else "-" + Path(a.reader).name
+    cache = a.work / f"scorer-rows-n{a.n}{tag}.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
         fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
         max_short_words = saved["max_short_words"]
     else:
-        pipe = open_pipeline(a.squad, a.work, show_progress=True, reader="packaged")
+        pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader)
         fusion = gather_rows(pipe, make_cases(a.squad, "fusion", a.n))
         calib = gather_rows(pipe, make_cases(a.squad, "calibration", a.n))
         max_short_words = pipe.settings.max_short_words

@@ -186,7 +186,7 @@ def test_browser_pdf_upload_is_answerable_with_its_page(server: dict, tmp_path: 
         page.goto(server["url"])
         page.get_by_role("tab", name="Articles").click()
         page.locator("#upload input[type=file]").set_input_files(str(pdf))
-        page.wait_for_function("document.querySelector('#upload').innerText.includes('glacier_survey.pdf')", timeout=30_000)
+        page.wait_for_function("document.querySelector('#upload').innerText.includes('glacier_survey.pdf')", timeout=120_000)
         page.locator("#add").click()
         page.wait_for_function("document.querySelector('#upload-status').innerText.includes('added glacier_survey.pdf')",
                                timeout=120_000)

@@ -38,12 +38,13 @@ def test_indexing_benchmarks_run(capsys, embedder) -> None:  # noqa: ANN001
 
 def test_runner_writes_json_table_and_plot(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "retrieval,incremental", "--out", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "cleaning,retrieval,incremental", "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "retrieval p50 at" not in out.stdout  # quick sizes are not the targets' sizes
     assert "share of full build" in out.stdout and "quick run, not judged" in out.stdout
+    assert "title accuracy, messy-holdout files" in out.stdout
     results = json.loads((tmp_path / "results.json").read_text())
     kinds = {r["product_index"] for r in results["retrieval"]}
     assert kinds == {"IndexFlatIP", "IndexIVFScalarQuantizer"}  # 10k exact, 60k approximate
