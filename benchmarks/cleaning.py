@@ -13,7 +13,14 @@ import re
 from pathlib import Path
 
 from rag.chunking import chunk_document
-from rag.loading import UnreadableFile, decode_bytes, html_to_text, load_document, markdown_to_text, normalize_whitespace
+from rag.loading import (
+    UnreadableFile,
+    decode_bytes,
+    html_to_text,
+    load_document,
+    markdown_to_text,
+    normalize_whitespace,
+)
 
 MESSY = Path(__file__).resolve().parent / "data" / "messy"
 

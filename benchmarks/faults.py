@@ -154,7 +154,7 @@ def check_index(index_dir: Path, allowed: dict[str, dict[str, bytes]], embedder:
     return matches[0]
 
 
-def kill_loop(rounds: int, n_articles: int = 20, seed: int = 0, embedder: Embedder | None = None, log=print) -> Report:  # noqa: ANN001
+def kill_loop(rounds: int, n_articles: int = 20, seed: int = 0, embedder: Embedder | None = None, log=print) -> Report:
     rng = random.Random(seed)
     emb = embedder or Embedder()
     report = Report()

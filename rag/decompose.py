@@ -57,7 +57,7 @@ def split_question(question: str) -> list[str]:
     return out if len(out) > 1 else [question]
 
 
-def _wh_phrase_len(span) -> int:  # noqa: ANN001
+def _wh_phrase_len(span) -> int:
     """How many non-wh words of the first part belong to its wh-phrase ("which city" -> 1)."""
     n = 0
     seen_wh = False

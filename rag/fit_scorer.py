@@ -28,7 +28,7 @@ from rag.train_reader import DEFAULT_SQUAD
 log = logging.getLogger("rag.fit_scorer")
 
 
-def gather_rows(pipe, cases: list[Case]) -> list[dict]:  # noqa: ANN001
+def gather_rows(pipe, cases: list[Case]) -> list[dict]:
     """Per question: its candidates' features, labels, and reader spans (no scorer involved)."""
     out = []
     t0 = time.time()
@@ -62,7 +62,7 @@ def _decode(rows: list[dict]) -> list[dict]:
     return out
 
 
-def choose_thresholds(scorer, rows: list[dict], max_false: float, short_precision: float, max_short_words: int) -> dict:  # noqa: ANN001
+def choose_thresholds(scorer, rows: list[dict], max_false: float, short_precision: float, max_short_words: int) -> dict:
     top = []
     for r in rows:
         if len(r["x"]) == 0:
@@ -132,7 +132,7 @@ def main() -> None:
     chosen = choose_thresholds(scorer, calib, a.max_false_refusals, a.short_precision, max_short_words)
     scorer.refuse_below, scorer.short_above = chosen["refuse_below"], chosen["short_above"]
     scorer.info = {
-        "fitted_on": "SQuAD v1.1 dev, fusion titles (rag/data/squad_split.json)", "rows": int(len(y)), "positives": int(y.sum()),
+        "fitted_on": "SQuAD v1.1 dev, fusion titles (rag/data/squad_split.json)", "rows": len(y), "positives": int(y.sum()),
         "thresholds_on": "calibration titles", "max_false_refusals": a.max_false_refusals,
         "short_precision": a.short_precision, **chosen["calibration"],
     }

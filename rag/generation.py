@@ -88,7 +88,7 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _save_weights(model, path: Path) -> None:  # noqa: ANN001
+def _save_weights(model, path: Path) -> None:
     """The weights as safetensors, tied ones once under the name ``from_pretrained`` loads them
     from (SmolLM2's output layer *is* its embedding table). transformers' own ``save_pretrained``
     refuses models loaded from GGUF, and a plain dump may keep the other name, which loads fine
@@ -107,7 +107,7 @@ def _save_weights(model, path: Path) -> None:  # noqa: ANN001
     save_file(state, str(path), metadata={"format": "pt"})
 
 
-def _tie_output_layer(model) -> None:  # noqa: ANN001
+def _tie_output_layer(model) -> None:
     """A model whose config ties its output layer to its embedding table must have them be one
     tensor: if loading left them apart, the output layer is random and every token is noise."""
     config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
@@ -117,7 +117,7 @@ def _tie_output_layer(model) -> None:  # noqa: ANN001
         out.weight = emb.weight
 
 
-def _int8_linear_layers(model):  # noqa: ANN001, ANN202
+def _int8_linear_layers(model):
     """Linear layers with int8 weights, activations quantized on the fly (PyTorch dynamic
     quantization, fbgemm kernels). Decoding is memory-bound: a quarter of the bytes per token is
     1.9x the tokens/s of float32 for SmolLM2 on 2 AVX2 cores, prefill 1.5x faster; the drafts are
@@ -360,7 +360,7 @@ class Generator:
         cancelled = threading.Event()
 
         class Cancelled(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):  # noqa: ANN001, ANN003
+            def __call__(self, input_ids, scores, **kwargs):
                 return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
 
         past = self._prefix_cache(input_ids)

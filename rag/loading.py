@@ -210,7 +210,7 @@ def html_to_text(html: str) -> str:
     return text
 
 
-def _pipe_table(table) -> str:  # noqa: ANN001 - a selectolax node
+def _pipe_table(table) -> str:
     """An HTML table as pipe-table text (first row as the header), which ``rag.tables`` rewrites."""
     rows = []
     for tr in table.css("tr"):
@@ -387,7 +387,7 @@ def _extract_pdf(raw: bytes, source: str) -> Extracted:
         pdf = read_pdf(raw, source)
     except ValueError as e:  # NoTextLayer included: its message names the file and the reason
         raise UnreadableFile(str(e)) from e
-    except Exception as e:  # noqa: BLE001 - pypdf raises many kinds on damaged files
+    except Exception as e:
         raise UnreadableFile(f"{source}: damaged PDF ({type(e).__name__}: {e})") from e
     title = pdf.title if pdf.title.lower() not in ("", "untitled") and not pdf.title.lower().endswith((".doc", ".docx", ".pdf")) else ""
     return Extracted(pdf.pages, title, pdf.author, pdf.date, paged=True)

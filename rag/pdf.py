@@ -17,7 +17,7 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 MIN_TEXT_CHARS = 40  # fewer extractable characters than this over the whole file: a scan
-_PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$|^[-–]\s*\d{1,4}\s*[-–]$", re.I)
+_PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$|^[-–]\s*\d{1,4}\s*[-–]$", re.IGNORECASE)
 _END = re.compile(r"[.!?:;\"”’)\]]$")
 
 
@@ -46,7 +46,7 @@ def read_pdf(raw: bytes, name: str) -> PdfText:
         if reader.is_encrypted:
             try:
                 reader.decrypt("")
-            except Exception as e:  # noqa: BLE001 - any failure means we cannot read it
+            except Exception as e:
                 raise ValueError(f"{name}: encrypted PDF") from e
         raw_pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata or {}

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from rag.embedding import Embedder, ModelLoadError
 from rag.decompose import split_question
+from rag.embedding import Embedder, ModelLoadError
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.grounding import Candidate, DraftWatch, Grounder, Verdict, Verifier, continues, next_sentence
 from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError, sync_index
@@ -573,7 +573,7 @@ def quote_window(sentence: str, a: int, b: int, max_words: int) -> tuple[int, in
     cuts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
     lo = max(c for c in cuts if c <= a)
     hi = min((c for c in cuts if c >= b), default=len(sentence))
-    words = lambda x, y: len(sentence[x:y].split())  # noqa: E731
+    words = lambda x, y: len(sentence[x:y].split())
     while True:
         before = [c for c in cuts if c < lo]
         after = [c for c in cuts if c > hi]

@@ -55,7 +55,7 @@ def resolve_reader(name: str) -> Path:
     return path
 
 
-def load_qa_model(path: Path):  # noqa: ANN201
+def load_qa_model(path: Path):
     """A BERT-style QA model from ``path``; a missing word-embedding table is taken from the
     packaged MiniLM (the reader is trained with it frozen, so it is the same tensor)."""
     import torch
@@ -90,13 +90,13 @@ class Reader:
         self._lock = threading.Lock()
 
     @cached_property
-    def tokenizer(self):  # noqa: ANN201
+    def tokenizer(self):
         from transformers import AutoTokenizer
 
         return AutoTokenizer.from_pretrained(str(self.path))
 
     @cached_property
-    def model(self):  # noqa: ANN201
+    def model(self):
         try:
             return load_qa_model(self.path)
         except ModelLoadError:

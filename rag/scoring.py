@@ -104,7 +104,7 @@ def span_words(text: str) -> int:
 
 
 
-def candidate_features(cands: list, passages: list, question: str | None = None) -> np.ndarray:  # noqa: ANN001
+def candidate_features(cands: list, passages: list, question: str | None = None) -> np.ndarray:
     """The FEATURES of each candidate (``rag.grounding.Candidate``, already read by the reader).
     The spaCy answer-type columns are computed only when ``question`` is given (else "unknown")."""
     from rag.answer_types import UNKNOWN, question_type, type_features
@@ -127,7 +127,7 @@ def candidate_features(cands: list, passages: list, question: str | None = None)
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
-def read_candidates(reader, question: str, cands: list, passages: list) -> None:  # noqa: ANN001
+def read_candidates(reader, question: str, cands: list, passages: list) -> None:
     """Fill each candidate's reader fields: the best span inside it and its passage's no-answer score."""
     by_passage: dict[int, list] = {}
     for c in cands:
@@ -142,7 +142,7 @@ def read_candidates(reader, question: str, cands: list, passages: list) -> None:
             c.reader_span, c.reader_null = sp.score, sp.null
 
 
-def score_candidates(reader, scorer: Scorer, question: str, cands: list, passages: list) -> list:  # noqa: ANN001
+def score_candidates(reader, scorer: Scorer, question: str, cands: list, passages: list) -> list:
     """The candidates with ``p`` set, most probable first."""
     if not cands:
         return cands

@@ -152,7 +152,7 @@ class MultiPart:
     asked: str
 
 
-_WH_START = re.compile(r"^(?:(?:in|on|at|by|for|from|during|to|of|with)\s+)?(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_WH_START = re.compile(r"^(?:(?:in|on|at|by|for|from|during|to|of|with)\s+)?(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
 
 
 def multipart_pairs(titles: dict[str, SquadTitle], names: list[str]) -> list[MultiPart]:

@@ -45,7 +45,7 @@ class Case:
         return self.kind == "answerable"
 
 
-def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **overrides: object):  # noqa: ANN201
+def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **overrides: object):
     """A pipeline over the open-setting corpus (built once under ``work_dir``, then reused)."""
     from rag.pipeline import Pipeline
 
@@ -117,7 +117,7 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
-def run(pipe, cases: list[Case], progress: Callable[[int, int], None] | None = None) -> tuple[dict, list[dict]]:  # noqa: ANN001
+def run(pipe, cases: list[Case], progress: Callable[[int, int], None] | None = None) -> tuple[dict, list[dict]]:
     rows = []
     for i, case in enumerate(cases):
         t0 = time.perf_counter()
@@ -128,7 +128,7 @@ def run(pipe, cases: list[Case], progress: Callable[[int, int], None] | None = N
     return summarize(rows), rows
 
 
-def run_followups(pipe, pairs: list, with_history: bool = True) -> dict:  # noqa: ANN001
+def run_followups(pipe, pairs: list, with_history: bool = True) -> dict:
     """Accuracy on SQuAD follow-ups (``rag.squad.followup_pairs``): the pronoun question, asked
     with the first question and its answer sentence as history (or, as a baseline, without)."""
     correct = cited = refused = 0
@@ -145,7 +145,7 @@ def run_followups(pipe, pairs: list, with_history: bool = True) -> dict:  # noqa
     }
 
 
-def run_multipart(pipe, pairs: list) -> dict:  # noqa: ANN001
+def run_multipart(pipe, pairs: list) -> dict:
     """Two-part questions (``rag.squad.multipart_pairs``): how often the answer holds both gold
     answers, each part's, and cites both gold paragraphs."""
     both = parts = cited = refused = 0

@@ -103,10 +103,10 @@ def _swapped_examples(questions: list[SquadQuestion], examples: list[dict], rng:
     return out
 
 
-def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_title, bm25, names, rng, random_neg, removed_neg) -> list[dict]:  # noqa: ANN001
+def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_title, bm25, names, rng, random_neg, removed_neg) -> list[dict]:
     out = []
     answers_low = [a.lower() for a in q.answers if a.strip()]
-    has_answer = lambda t: any(a in t.lower() for a in answers_low)  # noqa: E731
+    has_answer = lambda t: any(a in t.lower() for a in answers_low)
     pos = neg_same = None
     for a, b, text in _chunks(q.context, q.source):
         for ans, st in zip(q.answers, q.answer_starts):
@@ -142,7 +142,7 @@ def _without_answer_sentence(text: str, start: int, end: int, min_chars: int = 1
     return rest if len(rest) >= min_chars else None
 
 
-def featurize(tokenizer, examples: list[dict], max_length: int = MAX_LENGTH) -> list[dict]:  # noqa: ANN001
+def featurize(tokenizer, examples: list[dict], max_length: int = MAX_LENGTH) -> list[dict]:
     feats = []
     for ex in examples:
         enc = tokenizer(ex["question"], ex["context"], truncation="only_second", max_length=max_length,
@@ -177,7 +177,7 @@ def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list
     return out
 
 
-def collate(batch: list[dict], pad_id: int):  # noqa: ANN201
+def collate(batch: list[dict], pad_id: int):
     import torch
 
     n = max(len(f["input_ids"]) for f in batch)
@@ -248,7 +248,7 @@ def train(squad: Path, out: Path, epochs: float = 2.0, lr: float = 8e-5, batch_s
     return {"examples": len(feats), "loss": float(np.mean(losses[-100:]))}
 
 
-def save(model, tokenizer, out: Path, info: dict) -> None:  # noqa: ANN001
+def save(model, tokenizer, out: Path, info: dict) -> None:
     """Weights in float16 safetensors without the (frozen, packaged) word-embedding table."""
     import torch
     from safetensors.torch import save_file

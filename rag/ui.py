@@ -239,7 +239,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
         except (ModelLoadError, IndexError_) as e:
             chat[-1] = {"role": "assistant", "content": f"⚠️ Something is wrong with the setup: {html.escape(str(e))}"}
             yield chat, turns, gr.update(), ""
-        except Exception as e:  # noqa: BLE001 - the reader gets a message, the log gets the traceback
+        except Exception as e:
             log.exception("answering %r failed", message[:200])
             chat[-1] = {"role": "assistant", "content": f"⚠️ This question could not be answered ({html.escape(type(e).__name__)}); "
                         "the server log has the details."}
@@ -254,7 +254,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
             return answer_json(pipe.query(question, history=history or None))
         except (InvalidQuestion, ModelLoadError, IndexError_) as e:
             return {"error": str(e)}
-        except Exception as e:  # noqa: BLE001 - a JSON error, never a traceback; details in the log
+        except Exception as e:
             log.exception("answering %r failed", str(question)[:200])
             return {"error": f"internal error ({type(e).__name__}); see the server log"}
 

@@ -18,8 +18,7 @@ from rag.squad import (
     part_titles,
     write_corpus,
 )
-
-from conftest import SQUAD, needs_squad
+from tests.conftest import SQUAD, needs_squad
 
 
 def _pipe(docs: Path, index: Path, embedder: Embedder) -> Pipeline:

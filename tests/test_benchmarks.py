@@ -1,13 +1,13 @@
 """Smoke tests: every benchmark runs end to end at toy sizes (full runs stay out of the suite)."""
 from __future__ import annotations
 
-import pytest
-
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks import answer_latency, indexing
 from benchmarks.corpus import write_corpus
@@ -24,7 +24,7 @@ def test_corpus_is_deterministic_and_realistic(tmp_path: Path) -> None:
     assert all(1000 < s < 12000 for s in sizes)
 
 
-def test_indexing_benchmarks_run(capsys, embedder) -> None:  # noqa: ANN001
+def test_indexing_benchmarks_run(capsys, embedder) -> None:
     r = indexing.throughput(4, with_langchain=False, embedder=embedder)
     assert r["rag"]["passages"] > 4 and r["raw_encode"]["passages"] == r["rag"]["passages"]
     assert 0 < r["rag"]["share_of_raw"] and len(r["raw_encode"]["runs"]) == 2

@@ -6,8 +6,7 @@ import pytest
 from rag.decompose import split_question
 from rag.pipeline import Pipeline
 from rag.squad import load_split, load_squad, multipart_pairs, part_titles
-
-from conftest import SQUAD, needs_squad
+from tests.conftest import SQUAD, needs_squad
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ def docs(tmp_path: Path) -> Path:
     return d
 
 
-def rag_cli(*args: str, env: dict | None = None, preexec=None) -> subprocess.CompletedProcess:  # noqa: ANN001
+def rag_cli(*args: str, env: dict | None = None, preexec=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=300,
                           cwd=ROOT, env={**os.environ, "RAG_GENERATOR": "none", **(env or {})}, preexec_fn=preexec)
 
@@ -48,7 +48,7 @@ class _Payload:
     def __init__(self, marker: str) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.touch, (Path(self.marker),))
 
 

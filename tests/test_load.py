@@ -18,7 +18,7 @@ def extractive_server(tmp_path_factory: pytest.TempPathFactory):
     proc.wait(timeout=30)
 
 
-def test_eight_clients_25_questions_each(extractive_server) -> None:  # noqa: ANN001
+def test_eight_clients_25_questions_each(extractive_server) -> None:
     """The full count with extractive answers (fast); ``python -m benchmarks.load`` runs it with
     the default generator."""
     proc, url, log = extractive_server

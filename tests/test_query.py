@@ -76,3 +76,16 @@ def test_public_query_function_works_from_any_directory(tmp_path: Path, monkeypa
     assert (c.source, c.title, c.chunk_id) and c.end > c.start and c.score > 0
     again = rag.query("Which air base in Okinawa is mentioned?")
     assert again.timings["total"] < ans.timings["total"]  # models and index were reused
+
+
+def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
+    from rag.pipeline import _citation
+
+    passages = pipeline.retriever.retrieve("Trump 2.0 US-Japan relations geopolitical risk and opportunity", 10)
+    cit = next(_citation(1, p) for p in passages if p.chunk.source == "003_7f0ce9717cede5be.txt")
+    assert cit.title == "Takaichi & Trump Call: Possible Friday Talks" and cit.author == "James Carter"
+    d = cit.to_dict()
+    assert d["author"] == "James Carter" and d["title"] == cit.title and "date" in d and d["pages"] is None
+    dated = next(_citation(1, p) for p in pipeline.retriever.retrieve("Kadena Air Base logistical aircraft", 10)
+                 if p.chunk.source == "001_0dc30543c454f561.txt")
+    assert dated.date == "2025-12-02"

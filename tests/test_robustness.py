@@ -145,7 +145,7 @@ def bad_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
     (d / "gzip.txt").write_bytes(b"\x1f\x8b\x08\x00" + bytes((i * 37) % 256 for i in range(20000)))
     (d / "latin1.txt").write_bytes("Résumé of the talks\nThe café meeting in Kyoto ended with a résumé.".encode("latin-1"))
-    (d / "mixed.txt").write_bytes("Mixed encodings\nThe “naïve” plan, ".encode("utf-8") + b"then a r\xe9sum\xe9 \x93in quotes\x94.")
+    (d / "mixed.txt").write_bytes("Mixed encodings\nThe “naïve” plan, ".encode() + b"then a r\xe9sum\xe9 \x93in quotes\x94.")
     (d / "utf16.txt").write_bytes("Shinkansen exports\nJapan offered its bullet-train technology to Texas.".encode("utf-16"))
     (d / "invalid.txt").write_bytes(b"Broken bytes \xff\xfe\xfa in the middle of a headline\nThe port of Kobe reopened.")
     with open(d / "huge.txt", "wb") as f:  # 50 MB
