@@ -5,11 +5,11 @@ titles of the ``reader`` part of the committed split (``rag/squad.py``), never o
 calibration or test titles. Every question gives one answer example (a passage of its gold
 paragraph, chunked exactly as the index chunks articles) and no-answer examples: a passage of
 the same paragraph that lacks the answer, the passage of another paragraph of the same title that
-BM25 ranks highest for the question (a near miss), the gold passage itself with the sentence that
-holds the answer taken out (the topic stays, the fact is gone: what an unanswerable question about a
-covered subject looks like), the gold passage with a name the question asks about swapped for
-another name of the same kind (spaCy entities: the same fact, but about someone or somewhere else),
-and now and then a passage of another title.
+BM25 ranks highest for the question (a near miss), and now and then a passage of another title.
+Two more kinds can be added (off by default: measured, not shipped — see README "Models trained
+here"): ``--removed-neg P``, the gold passage with the sentence holding the answer taken out (the
+topic stays, the fact is gone), and ``--swapped-neg P``, the gold passage with a name the question
+asks about swapped for another name of the same kind (spaCy entities).
 The word-embedding table stays frozen (it is the packaged model's, and is not shipped again).
 On 2 CPU cores: about an hour.
 """
@@ -43,7 +43,7 @@ def _chunks(text: str, source: str) -> list[tuple[int, int, str]]:
 
 
 def build_examples(
-    squad: Path, seed: int = 0, random_neg: float = 0.25, removed_neg: float = 0.6, swapped_neg: float = 0.5
+    squad: Path, seed: int = 0, random_neg: float = 0.25, removed_neg: float = 0.0, swapped_neg: float = 0.0
 ) -> list[dict]:
     """(question, passage, answer span in the passage or None) for the reader titles."""
     titles = load_squad(squad)
@@ -61,7 +61,8 @@ def build_examples(
     questions = [q for name in names for q in titles[name].questions]
     for q in questions:
         examples.extend(_question_examples(q, titles[q.title].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg, removed_neg))
-    examples.extend(_swapped_examples(questions, examples, rng, swapped_neg))
+    if swapped_neg > 0:
+        examples.extend(_swapped_examples(questions, examples, rng, swapped_neg))
     rng.shuffle(examples)
     return examples
 
@@ -127,7 +128,7 @@ def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_
     if near:  # one near miss per question: the same paragraph's other passage or BM25's best wrong one
         out.append({"question": q.question, "context": rng.choice(near), "start": None, "end": None})
     removed = _without_answer_sentence(pos["context"], pos["start"], pos["end"])
-    if removed and not has_answer(removed) and rng.random() < removed_neg:
+    if removed_neg > 0 and removed and not has_answer(removed) and rng.random() < removed_neg:
         out.append({"question": q.question, "context": removed, "start": None, "end": None})
     if rng.random() < random_neg:
         other = rng.choice([n for n in names if n != q.title])
@@ -194,8 +195,8 @@ def collate(batch: list[dict], pad_id: int):
     return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}, starts, ends
 
 
-def train(squad: Path, out: Path, epochs: float = 2.0, lr: float = 8e-5, batch_size: int = 32, seed: int = 0,
-          limit: int = 0, threads: int = 0) -> dict:
+def train(squad: Path, out: Path, epochs: float = 3.0, lr: float = 8e-5, batch_size: int = 32, seed: int = 0,
+          limit: int = 0, threads: int = 0, removed_neg: float = 0.0, swapped_neg: float = 0.0) -> dict:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -205,7 +206,7 @@ def train(squad: Path, out: Path, epochs: float = 2.0, lr: float = 8e-5, batch_s
     base, base_id = resolve_embedder("packaged")
     tokenizer = AutoTokenizer.from_pretrained(base)
     t0 = time.time()
-    examples = build_examples(squad, seed)
+    examples = build_examples(squad, seed, removed_neg=removed_neg, swapped_neg=swapped_neg)
     if limit:
         examples = examples[:limit]
     feats = featurize(tokenizer, examples)
@@ -242,7 +243,7 @@ def train(squad: Path, out: Path, epochs: float = 2.0, lr: float = 8e-5, batch_s
                 log.warning("step %d/%d loss %.3f (%.2f steps/s, %.0f min left)", step, total, np.mean(losses[-50:]), rate, (total - step) / rate / 60)
     save(model, tokenizer, out, {
         "base": base_id, "squad_titles": part_titles(load_split(), "reader"), "examples": len(feats),
-        "with_answer": n_pos, "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
+        "with_answer": n_pos, "removed_neg": removed_neg, "swapped_neg": swapped_neg, "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
         "final_loss": float(np.mean(losses[-100:])), "minutes": round((time.time() - t0) / 60, 1),
     })
     return {"examples": len(feats), "loss": float(np.mean(losses[-100:]))}
@@ -271,9 +272,8 @@ gives start/end logits per token; the logits at [CLS] score "no answer in this p
 Data: SQuAD v1.1 dev (CC BY-SA 4.0; Rajpurkar et al., 2016), only the {titles} titles of the `reader`
 part of `rag/data/squad_split.json`: {examples} examples, {with_answer} with an answer (a passage of
 the gold paragraph, chunked as the index chunks articles) and the rest without (a passage of the same
-paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, the
-gold passage with its answer sentence taken out, the gold passage with a name the question asks about
-swapped for another of the same kind, and sometimes a passage of another title). The fusion, calibration and test titles were not used.
+paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, and
+sometimes a passage of another title). The fusion, calibration and test titles were not used.
 
 Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}, linear warm-up/decay; the
 word-embedding table frozen (it is the packaged MiniLM's and is loaded from there: this folder holds
@@ -295,9 +295,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--limit", type=int, default=0, help="train on this many examples only (smoke runs)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--removed-neg", type=float, default=0.0, help="share of questions that add an answer-removed passage")
+    ap.add_argument("--swapped-neg", type=float, default=0.0, help="share of questions that add an entity-swapped passage")
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    print(train(a.squad, a.out, a.epochs, a.lr, a.batch_size, limit=a.limit, threads=a.threads))
+    print(train(a.squad, a.out, a.epochs, a.lr, a.batch_size, limit=a.limit, threads=a.threads,
+                removed_neg=a.removed_neg, swapped_neg=a.swapped_neg))
 
 
 if __name__ == "__main__":
