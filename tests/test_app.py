@@ -169,6 +169,7 @@ def test_browser_answer_citation_and_highlight(server: dict, tmp_path: Path) -> 
 
 
 def test_browser_pdf_upload_is_answerable_with_its_page(server: dict, tmp_path: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from tests.test_pdf import make_pdf
@@ -185,8 +186,18 @@ def test_browser_pdf_upload_is_answerable_with_its_page(server: dict, tmp_path: 
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(server["url"])
         page.get_by_role("tab", name="Articles").click()
-        page.locator("#upload input[type=file]").set_input_files(str(pdf))
-        page.wait_for_function("document.querySelector('#upload').innerText.includes('glacier_survey.pdf')", timeout=120_000)
+        page.locator("#upload").wait_for(state="visible")
+        for attempt in range(3):  # a busy machine can mount the tab's upload handler after the first try
+            page.locator("#upload input[type=file]").set_input_files(str(pdf))
+            try:
+                page.wait_for_function("document.querySelector('#upload').innerText.includes('glacier_survey.pdf')",
+                                       timeout=40_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+                    raise AssertionError("the upload never showed the file; #upload reads: "
+                                         + repr(page.locator("#upload").inner_text()[:500])) from None
         page.locator("#add").click()
         page.wait_for_function("document.querySelector('#upload-status').innerText.includes('added glacier_survey.pdf')",
                                timeout=120_000)
