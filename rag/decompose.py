@@ -59,14 +59,9 @@ def split_question(question: str) -> list[str]:
 
 def _wh_phrase_len(span) -> int:
     """How many non-wh words of the first part belong to its wh-phrase ("which city" -> 1)."""
-    n = 0
-    seen_wh = False
-    for tok in span:
+    toks = list(span)
+    for i, tok in enumerate(toks):
         if tok.tag_ in WH_TAGS:
-            seen_wh = True
-            continue
-        if seen_wh and tok.pos_ in ("NOUN", "ADJ") and n == 0:
-            return 1
-        if seen_wh:
-            return 0
-    return n
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            return 1 if nxt is not None and nxt.tag_ not in WH_TAGS and nxt.pos_ in ("NOUN", "ADJ") else 0
+    return 0

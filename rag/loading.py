@@ -248,13 +248,15 @@ def extract_html(html: str) -> Extracted:
     except Exception as e:  # noqa: BLE001 - a library failure on odd markup: fall back, don't lose the file
         log.debug("trafilatura failed (%s); using the page's visible text", e)
         doc = None
-    fallback = html_to_text(html)
-    if doc is None or not (doc.text or "").strip() or len(doc.text) < 0.2 * len(fallback.strip()) and len(fallback) < 2000:
-        return Extracted([fallback])
-    text, title = doc.text, doc.title or ""
+    text = (doc.text or "") if doc is not None else ""
+    if len(text) < 400:  # nothing found, or perhaps a fragment of a short page: compare with all of it
+        fallback = html_to_text(html)
+        if not text.strip() or len(text) < 0.2 * len(fallback.strip()) and len(fallback) < 2000:
+            return Extracted([fallback])
+    title = doc.title or ""  # type: ignore[union-attr]  (doc is set: text is not empty)
     if title and title.lower() not in text[: len(title) + 200].lower():
         text = title + "\n" + text  # the headline belongs to what the reader sees (and what is searched)
-    return Extracted([text], title, doc.author or "", doc.date or "")
+    return Extracted([text], title, doc.author or "", doc.date or "")  # type: ignore[union-attr]
 
 
 def markdown_to_text(md: str) -> str:
@@ -384,13 +386,11 @@ def _extract_pdf(raw: bytes, source: str) -> Extracted:
     if not raw.startswith(b"%PDF"):
         raise UnreadableFile(f"{source}: not a PDF file")
     try:
-        pdf = read_pdf(raw, source)
+        return read_pdf(raw, source)
     except ValueError as e:  # NoTextLayer included: its message names the file and the reason
         raise UnreadableFile(str(e)) from e
     except Exception as e:
         raise UnreadableFile(f"{source}: damaged PDF ({type(e).__name__}: {e})") from e
-    title = pdf.title if pdf.title.lower() not in ("", "untitled") and not pdf.title.lower().endswith((".doc", ".docx", ".pdf")) else ""
-    return Extracted(pdf.pages, title, pdf.author, pdf.date, paged=True)
 
 
 def load_document(path: Path, source: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document:

@@ -12,7 +12,8 @@ import io
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+
+from rag.loading import Extracted
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +26,7 @@ class NoTextLayer(ValueError):
     pass
 
 
-@dataclass
-class PdfText:
-    pages: list[str]
-    title: str = ""
-    author: str = ""
-    date: str = ""
-
-
-def read_pdf(raw: bytes, name: str) -> PdfText:
+def read_pdf(raw: bytes, name: str) -> Extracted:
     """Each page's text (paragraphs joined, running headers and footers removed) and the
     document's metadata. Raises ``ValueError`` for a damaged or encrypted file, ``NoTextLayer``
     for a scan."""
@@ -55,7 +48,10 @@ def read_pdf(raw: bytes, name: str) -> PdfText:
     if sum(len(p.strip()) for p in raw_pages) < MIN_TEXT_CHARS:
         raise NoTextLayer(f"{name}: PDF has no text layer (a scan?); run OCR on it first")
     pages = [reflow(p) for p in drop_running_lines([p.split("\n") for p in raw_pages])]
-    return PdfText(pages, _meta(meta, "/Title"), _meta(meta, "/Author"), _pdf_date(_meta(meta, "/CreationDate")))
+    title = _meta(meta, "/Title")
+    if title.lower() in ("untitled",) or title.lower().endswith((".doc", ".docx", ".pdf")):
+        title = ""  # a file name or a word processor's placeholder, not the article's title
+    return Extracted(pages, title, _meta(meta, "/Author"), _pdf_date(_meta(meta, "/CreationDate")), paged=True)
 
 
 def _meta(meta: object, key: str) -> str:

@@ -119,8 +119,6 @@ def _inline(c: Citation, a: int, b: int, short: tuple[int, int] | None) -> str:
 def _highlighted(c: Citation, short: tuple[int, int] | None = None) -> str:
     """The passage with its supporting sentences marked; rows of a table shown as a table again."""
     rows = sorted(c.table_rows)
-    if not rows:
-        return _legacy_highlighted(c, short)
     out, pos, k = [], 0, 0
     while k < len(rows):
         group = [rows[k]]
@@ -139,26 +137,6 @@ def _highlighted(c: Citation, short: tuple[int, int] | None = None) -> str:
         out.append(f'<table class="src-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
         pos = group[-1][1]
     out.append(_marked(c, pos, len(c.text), short))
-    return "".join(out)
-
-
-def _legacy_highlighted(c: Citation, short: tuple[int, int] | None = None) -> str:
-    """The passage with its supporting sentences marked and, inside them, the short answer bold."""
-    out, pos = [], 0
-    for a, b in sorted(c.highlights):
-        if a < pos:
-            continue
-        out.append(html.escape(c.text[pos:a]))
-        if short and a <= short[0] < short[1] <= b:
-            inner = (
-                html.escape(c.text[a : short[0]]) + f"<b>{html.escape(c.text[short[0] : short[1]])}</b>"
-                + html.escape(c.text[short[1] : b])
-            )
-        else:
-            inner = html.escape(c.text[a:b])
-        out.append(f'<mark class="support">{inner}</mark>')
-        pos = b
-    out.append(html.escape(c.text[pos:]))
     return "".join(out)
 
 
