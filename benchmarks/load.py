@@ -1,13 +1,15 @@
 """Many clients at once against the running app: errors, mixed-up answers, memory growth, speed.
 
-    python -m benchmarks.load [--clients 8] [--questions 25] [--generator packaged|none]
+    python -m benchmarks.load [--clients 8] [--questions 25] [--generator packaged|none] [--batches 1,8]
 
 Starts ``app.py`` on a free loopback port over a copy of the bundled articles, then runs
 ``--clients`` threads, each with its own ``gradio_client.Client``, each asking ``--questions``
 questions through the JSON API, every third one a follow-up that carries that client's own
 conversation. Checked: no errors; every answer is for the question its client asked (and a
 follow-up was rewritten with that client's history, nobody else's); server memory after the run
-versus after the first round. Printed: answers/s, latency p50/p95, RSS growth.
+versus after the first round. Printed: answers/s, latency p50/p95, RSS growth, for each
+``--batches`` value in one run: 1 is one question at a time (the app before batched drafting),
+8 lets up to 8 questions be answered at once with their drafts decoded in one batch.
 """
 from __future__ import annotations
 
@@ -140,28 +142,52 @@ def run_load(url: str, server_pid: int, clients: int = 8, questions: int = 25) -
     }
 
 
+def compare(clients: int = 8, questions: int = 25, generator: str = "packaged", draft_policy: str = "auto",
+            batches: tuple[int, ...] = (1, 8)) -> dict[int, dict]:
+    """``run_load`` against a fresh server per ``RAG_GENERATOR_MAX_BATCH`` value, in one run."""
+    results = {}
+    for batch in batches:
+        with tempfile.TemporaryDirectory() as tmp:
+            proc, url, _ = start_server(Path(tmp), generator, {"RAG_GENERATOR_MAX_BATCH": str(batch),
+                                                               "RAG_DRAFT_POLICY": draft_policy})
+            try:
+                results[batch] = run_load(url, proc.pid, clients, questions)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    return results
+
+
+def print_compare(results: dict[int, dict], generator: str, draft_policy: str) -> None:
+    for batch, r in results.items():
+        print(f"max batch {batch}: {r['clients']} clients x {r['questions_each']} questions ({generator}, draft policy "
+              f"{draft_policy}): {r['answers']} answers in {r['seconds']:.1f} s = {r['answers_per_s']:.2f}/s; latency p50 "
+              f"{r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s; server RSS {r['rss_after_first_round_mb']:.0f} -> "
+              f"{r['rss_end_mb']:.0f} MB; {len(r['problems'])} problems", flush=True)
+        for p in r["problems"]:
+            print("PROBLEM:", p)
+    if len(results) > 1:
+        first, last = results[min(results)], results[max(results)]
+        print(f"throughput {last['answers_per_s'] / first['answers_per_s']:.2f}x, p95 {first['p95_s']:.1f} -> {last['p95_s']:.1f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--questions", type=int, default=25)
     ap.add_argument("--generator", default="packaged")
+    ap.add_argument("--draft-policy", default="always",
+                    help="always: every answer drafted by the generator (the load this measures); auto: the product default")
+    ap.add_argument("--batches", default="1,8",
+                    help="RAG_GENERATOR_MAX_BATCH values to compare in this run (1 = one question at a time, as before)")
     ap.add_argument("--json", type=Path, default=Path("benchmarks/out/load.json"))
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url, _ = start_server(Path(tmp), args.generator)
-        try:
-            r = run_load(url, proc.pid, args.clients, args.questions)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    print(f"{r['clients']} clients x {r['questions_each']} questions ({args.generator}): {r['answers']} answers in "
-          f"{r['seconds']:.1f} s = {r['answers_per_s']:.2f}/s; latency p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s; "
-          f"server RSS {r['rss_after_first_round_mb']:.0f} -> {r['rss_end_mb']:.0f} MB; {len(r['problems'])} problems")
-    for p in r["problems"]:
-        print("PROBLEM:", p)
+    results = compare(args.clients, args.questions, args.generator, args.draft_policy,
+                      tuple(int(b) for b in args.batches.split(",")))
+    print_compare(results, args.generator, args.draft_policy)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(r, indent=1))
-    sys.exit(1 if r["problems"] else 0)
+    args.json.write_text(json.dumps(results, indent=1))
+    sys.exit(1 if any(r["problems"] for r in results.values()) else 0)
 
 
 if __name__ == "__main__":

@@ -11,16 +11,32 @@ The first call builds or loads the index and the models; later calls reuse them.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
-from rag.pipeline import InvalidQuestion, Pipeline
-from rag.settings import Settings
 from rag.types import Answer, Chunk, Citation, Document, Passage, Sentence
+
+if TYPE_CHECKING:
+    from rag.pipeline import InvalidQuestion, Pipeline
+    from rag.settings import Settings
 
 __all__ = [
     "Answer", "Chunk", "Citation", "Document", "InvalidQuestion", "Passage", "Pipeline", "Sentence",
     "Settings", "default_pipeline", "query",
 ]
 __version__ = "0.1.0"
+
+_LAZY = {"InvalidQuestion": "rag.pipeline", "Pipeline": "rag.pipeline", "Settings": "rag.settings"}
+
+
+def __getattr__(name: str) -> Any:
+    """The pipeline (and what it imports: FAISS, BM25, spaCy) loads on first use, so a command
+    that only talks to a running server, or only reads settings, starts in a fraction of a second."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")
+
 
 _default: Pipeline | None = None
 _default_lock = threading.Lock()
@@ -31,6 +47,8 @@ def default_pipeline() -> Pipeline:
     global _default
     with _default_lock:
         if _default is None:
+            from rag.pipeline import Pipeline
+
             _default = Pipeline()
         return _default
 

@@ -115,16 +115,43 @@ def ask_cmd(
     generator: GenOpt = None,
     top_k: TopKOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
+    local: Annotated[bool, typer.Option("--local", help="Answer in this process even when a `rag serve` is running.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Answer one question from the articles, then list the numbered sources."""
+    """Answer one question from the articles, then list the numbered sources.
+
+    When a ``rag serve`` runs on the same index and articles, it answers (no model load here)."""
     _setup_logging(verbose)
-    pipe = make_pipeline(docs, index, generator)
-    ans = _guard(lambda: pipe.query(question, top_k=top_k))
+    ans = None if local else _ask_server(question, docs, index, generator, top_k)
+    if ans is None:
+        pipe = make_pipeline(docs, index, generator)
+        ans = _guard(lambda: pipe.query(question, top_k=top_k))
     if as_json:
         typer.echo(json.dumps(ans.to_dict(), ensure_ascii=False, indent=1))
     else:
         print_answer(ans)
+
+
+def _ask_server(question: str, docs: Path | None, index: Path | None, generator: str | None, top_k: int | None):
+    """The running server's Answer, or None when there is none for these settings (or it failed)."""
+    from rag.remote import ask_server, find_server
+    from rag.settings import Settings
+    from rag.types import Answer
+
+    overrides = {k: v for k, v in {"docs_dir": docs, "index_dir": index}.items() if v is not None}
+    settings = Settings(**overrides)
+    info = find_server(settings.index_dir, settings.docs_dir)
+    if info is None or (generator is not None and generator != info.generator):
+        return None
+    try:
+        ans = Answer.from_dict(ask_server(info, question, top_k))
+    except ConnectionError as e:
+        typer.secho(f"{e}; answering here instead", fg=typer.colors.YELLOW, err=True)
+        return None
+    except ValueError as e:
+        _fail(str(e))
+    typer.secho(f"(answered by the running rag serve at {info.url}; --local to answer here)", dim=True, err=True)
+    return ans
 
 
 @app.command("eval")

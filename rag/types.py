@@ -106,6 +106,16 @@ class Citation:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Citation:
+        """Inverse of ``to_dict`` (JSON turned the tuples into lists)."""
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["highlights"] = [tuple(h) for h in d.get("highlights", [])]
+        d["pages"] = tuple(d["pages"]) if d.get("pages") else None
+        d["page_breaks"] = tuple(d.get("page_breaks", ()))
+        d["table_rows"] = tuple((a, b, tuple(h), tuple(c)) for a, b, h, c in d.get("table_rows", ()))
+        return cls(**d)
+
 
 @dataclass
 class Sentence:
@@ -162,3 +172,16 @@ class Answer:
             "timings": self.timings,
             "parts": [p.to_dict() for p in self.parts],
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Answer:
+        """Inverse of ``to_dict``: an answer received from a running server, as if made here."""
+        return cls(
+            text=d["text"], abstained=d["abstained"], question=d.get("question", ""),
+            citations=[Citation.from_dict(c) for c in d.get("citations", [])],
+            sentences=[Sentence(**s) for s in d.get("sentences", [])],
+            rewritten_question=d.get("rewritten_question"), draft=d.get("draft"), support=d.get("support", 0.0),
+            short_answer=d.get("short_answer"), short_span=tuple(d["short_span"]) if d.get("short_span") else None,
+            notes=list(d.get("notes", [])), timings=dict(d.get("timings", {})),
+            parts=[cls.from_dict(p) for p in d.get("parts", [])],
+        )

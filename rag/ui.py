@@ -11,6 +11,9 @@ import html
 import logging
 import os
 import re
+import signal
+import sys
+import threading
 from pathlib import Path
 
 from rag.articles import MAX_UPLOAD_BYTES, add_article
@@ -298,7 +301,31 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
     return demo
 
 
+def api_ask_route(pipe: Pipeline):
+    """``POST /api/ask`` {"question", "history"?, "top_k"?}: the answer as JSON. A plain route
+    beside Gradio's own API, so ``rag ask`` (and curl) need no client library: see rag/remote.py."""
+    from fastapi import Body
+    from fastapi.responses import JSONResponse
+
+    def api_ask(payload: dict = Body(...)) -> JSONResponse:  # noqa: B008 - FastAPI's idiom; sync: run in a worker thread
+        try:
+            ans = pipe.query(str(payload.get("question", "")), history=payload.get("history") or None,
+                             top_k=payload.get("top_k"))
+        except InvalidQuestion as e:
+            return JSONResponse({"error": str(e)}, status_code=400)
+        except (ModelLoadError, IndexError_) as e:
+            return JSONResponse({"error": str(e)}, status_code=503)
+        except Exception as e:
+            log.exception("answering %r failed", str(payload.get("question"))[:200])
+            return JSONResponse({"error": f"internal error ({type(e).__name__}); see the server log"}, status_code=500)
+        return JSONResponse(answer_json(ans))
+
+    return api_ask
+
+
 def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860) -> None:
+    from rag.remote import API_PATH, ServerInfo, announce, withdraw
+
     print(f"loading the index of {pipe.settings.docs_dir} ...", flush=True)
     report = pipe.sync(show_progress=True)
     print(f"{report.summary()}; {len(pipe.index)} passages", flush=True)
@@ -306,8 +333,20 @@ def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860) -> None:
     pipe.warm_up()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build_app(pipe)
-    print(f"ready: http://{host}:{port}", flush=True)
-    demo.queue(default_concurrency_limit=1).launch(
+    # As many questions at once as the generator decodes in one batch (rag/batching.py); each
+    # session keeps its own history, and retrieval holds the pipeline's lock only briefly.
+    demo.queue(default_concurrency_limit=max(1, pipe.settings.generator_max_batch)).launch(
         server_name=host, server_port=port, share=False, show_error=True, css=CSS, quiet=True,
-        max_file_size=MAX_UPLOAD_BYTES,
+        max_file_size=MAX_UPLOAD_BYTES, prevent_thread_lock=True,
     )
+    demo.app.add_api_route(API_PATH, api_ask_route(pipe), methods=["POST"])
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    marker = announce(pipe.settings.index_dir, ServerInfo(f"http://{local}:{port}", os.getpid(),
+                                                          str(pipe.settings.docs_dir), pipe.settings.generator))
+    print(f"ready: http://{host}:{port}", flush=True)
+    if threading.current_thread() is threading.main_thread():  # `kill` stops it as cleanly as Ctrl+C
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        demo.block_thread()
+    finally:
+        withdraw(marker)

@@ -2,6 +2,7 @@
 gradio_client API, and a real headless Chromium driven by Playwright."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -62,6 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
+    assert not (work / "index" / "serve.json").exists(), "a stopped server must withdraw its announcement"
 
 
 def test_listens_on_loopback_only(server: dict) -> None:
@@ -81,6 +83,22 @@ def test_api_returns_cited_json(server: dict) -> None:
     assert r["sentences"] and r["sentences"][0]["verified"]
     empty = client.predict("   ", None, api_name="/ask")
     assert "empty" in empty["error"]
+
+
+def test_rag_ask_is_answered_by_the_running_server(server: dict) -> None:
+    index = server["work"] / "index"
+    assert json.loads((index / "serve.json").read_text())["url"] == server["url"].rstrip("/")
+    args = [sys.executable, "-m", "rag.cli", "ask", "Who met at the White House?", "--json",
+            "--docs", str(server["docs"]), "--index", str(index)]
+    remote = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert remote.returncode == 0, remote.stderr
+    assert "answered by the running rag serve" in remote.stderr
+    local = subprocess.run([*args, "--local", "--generator", "none"], capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0 and "answered by" not in local.stderr
+    a, b = json.loads(remote.stdout), json.loads(local.stdout)
+    assert a["citations"] and [c["chunk_id"] for c in a["citations"]] == [c["chunk_id"] for c in b["citations"]]
+    bad = subprocess.run([*args[:4], "", *args[5:]], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "error" in bad.stderr
 
 
 def test_upload_then_answerable_and_bad_uploads_rejected(server: dict, tmp_path: Path) -> None:

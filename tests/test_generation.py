@@ -222,3 +222,43 @@ def test_cli_reports_a_broken_generator_clearly(tmp_path: Path) -> None:
     )
     assert out.returncode == 1 and "generator GGUF file not found" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_drafts_asked_together_are_decoded_together_each_to_its_own_asker(gen_pipeline: Pipeline) -> None:
+    """Three questions at once: one batch, and each asker gets exactly the text it gets alone."""
+    import threading
+
+    gen = gen_pipeline.generator
+    assert gen is not None
+    asks = [[{"role": "user", "content": f"Write one sentence about {topic}."}] for topic in ("rivers", "trains", "tea")]
+    alone = [gen.generate(m, max_new_tokens=12) for m in asks]
+    before = len(gen._decoder.batches)
+    together: list[str | None] = [None] * len(asks)
+    start = threading.Barrier(len(asks))
+
+    def ask(i: int) -> None:
+        start.wait()
+        together[i] = gen.generate(asks[i], max_new_tokens=12)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(asks))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert together == alone and len(set(alone)) == len(alone)
+    assert max(gen._decoder.batches[before:]) >= 2  # at least two of them shared decoding steps
+
+
+def test_batched_greedy_decoding_matches_transformers_generate(gen_pipeline: Pipeline) -> None:
+    import torch
+
+    gen = gen_pipeline.generator
+    messages = [{"role": "user", "content": "Name three colours."}]
+    ids, mask = gen.encode_messages(messages)
+    with torch.inference_mode():
+        out = gen.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=12, do_sample=False,
+                                 repetition_penalty=1.1, pad_token_id=gen.tokenizer.pad_token_id)
+    reference = gen.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+    ours = gen.generate(messages, max_new_tokens=12)
+    assert ours == reference[: len(ours)] and ours.strip()
+    assert ours == reference or ours.endswith("\n")  # ours stops at the end of the first line
