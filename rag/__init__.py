@@ -11,6 +11,7 @@ The first call builds or loads the index and the models; later calls reuse them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rag.types import Answer, Chunk, Citation, Document, Passage, Sentence
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answer", "Chunk", "Citation", "Document", "InvalidQuestion", "Passage", "Pipeline", "Sentence",
-    "Settings", "default_pipeline", "query",
+    "Settings", "default_pipeline", "query", "query_stream",
 ]
 __version__ = "0.1.0"
 
@@ -60,3 +61,9 @@ def query(question: str, history: list[dict] | None = None, top_k: int | None = 
     turns; a follow-up question is made standalone from it before retrieval.
     """
     return default_pipeline().query(question, history=history, top_k=top_k)
+
+
+def query_stream(question: str, history: list[dict] | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
+    """The draft as it is written (``str`` pieces, when the generator drafts), then the verified
+    ``Answer``: for chat front ends that show text as it comes."""
+    return default_pipeline().query_stream(question, history=history, top_k=top_k)

@@ -23,7 +23,7 @@ GenOpt = Annotated[
     typer.Option("--generator", help="'packaged' (SmolLM2 GGUF), 'none' (extractive), a model id, folder or .gguf."),
 ]
 EmbOpt = Annotated[str | None, typer.Option("--embedder", help="'packaged' or a sentence-transformers id/folder.")]
-TopKOpt = Annotated[int | None, typer.Option("--top-k", min=1, max=50, help="Passages to retrieve.")]
+TopKOpt = Annotated[int | None, typer.Option("--top-k", min=1, max=100, help="Passages to retrieve.")]
 
 
 def _setup_logging(verbose: bool = False) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError
+from rag.settings import default
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +168,11 @@ class Generator:
         self,
         source: ModelSource,
         cache_dir: Path,
-        max_new_tokens: int = 96,
+        max_new_tokens: int = default("max_new_tokens"),
         dtype: str = "float32",
         system_prompt: str | None = None,
         quantize: str = "none",
-        max_batch: int = 8,
+        max_batch: int = default("generator_max_batch"),
     ) -> None:
         if quantize not in ("none", "int8"):
             raise ModelLoadError(f"generator quantization must be none or int8, not {quantize!r}")

@@ -19,12 +19,13 @@ import ftfy
 
 from rag.chrome import PAGE_BREAK, Cleaned, clean_title, label_of, strip_chrome
 from rag.tables import locate_tables, rewrite_pipe_tables
+from rag.settings import default
 from rag.types import Document
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = default("max_file_mb") * 2**20
 
 
 class UnreadableFile(ValueError):

@@ -516,7 +516,7 @@ class Pipeline:
             text += " The closest passages are listed below; they may help: " + ", ".join(
                 f"[{c.n}] {c.title[:60]}" for c in closest
             )
-        return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages)
+        return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages, abstention=NOT_IN_ARTICLES)
 
 
 def merge_parts(question: str, answers: list[Answer]) -> Answer:

@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.embedding import Embedder
 from rag.index import Index
+from rag.settings import default
 from rag.types import Passage
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
@@ -105,10 +106,10 @@ class Retriever:
         self,
         index: Index,
         embedder: Embedder,
-        mode: str = "hybrid",
-        candidates: int = 50,
-        rrf_k: int = 60,
-        bm25_weight: float = 1.0,
+        mode: str = default("retrieval"),
+        candidates: int = default("candidates"),
+        rrf_k: int = default("rrf_k"),
+        bm25_weight: float = default("bm25_weight"),
     ) -> None:
         if mode not in ("hybrid", "rrf", "dense", "bm25"):
             raise ValueError(f"retrieval mode must be hybrid, rrf, dense or bm25, not {mode!r}")

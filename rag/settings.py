@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -122,3 +123,8 @@ class Settings(BaseSettings):
     verify_similarity: float = 0.6  # cosine to the closest passage sentence
     verify_coverage: float = 0.6  # share of the sentence's content words found near its evidence
     focus_margin: float = 0.1  # evidence sentences within this of the best support may be paraphrased
+
+
+def default(name: str) -> Any:
+    """The one default of a setting, for components' own signatures (so they cannot drift apart)."""
+    return Settings.model_fields[name].get_default(call_default_factory=True)

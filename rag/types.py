@@ -148,6 +148,9 @@ class Answer:
     # A question that asks several things is answered part by part: one Answer per part (its
     # ``question`` is the part), citations numbered across the whole answer.
     parts: list[Answer] = field(default_factory=list)
+    # Why it declined, in words for a person (empty when it answered); front ends show this
+    # instead of taking the answer's text apart.
+    abstention: str = ""
 
     @property
     def plain_text(self) -> str:
@@ -171,6 +174,7 @@ class Answer:
             "notes": self.notes,
             "timings": self.timings,
             "parts": [p.to_dict() for p in self.parts],
+            "abstention": self.abstention,
         }
 
     @classmethod
@@ -183,5 +187,5 @@ class Answer:
             rewritten_question=d.get("rewritten_question"), draft=d.get("draft"), support=d.get("support", 0.0),
             short_answer=d.get("short_answer"), short_span=tuple(d["short_span"]) if d.get("short_span") else None,
             notes=list(d.get("notes", [])), timings=dict(d.get("timings", {})),
-            parts=[cls.from_dict(p) for p in d.get("parts", [])],
+            parts=[cls.from_dict(p) for p in d.get("parts", [])], abstention=d.get("abstention", ""),
         )

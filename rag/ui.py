@@ -69,7 +69,7 @@ def answer_markdown(ans: Answer) -> str:
     if ans.abstained:
         return (
             '<div class="abstain-box">⚠️ <b>Not in the articles.</b> '
-            + html.escape(ans.text.split(" The closest")[0])
+            + html.escape(ans.abstention)
             + " The closest passages are shown under Sources.</div>"
         )
     parts = []

@@ -32,8 +32,8 @@ def test_answer_cites_exact_spans_of_the_articles(pipeline: Pipeline) -> None:
 
 def test_off_topic_question_is_declined(pipeline: Pipeline) -> None:
     ans = pipeline.query("What is the boiling point of mercury in Kelvin?")
-    assert ans.abstained
-    assert "do not answer" in ans.text
+    assert ans.abstained and ans.abstention and ans.abstention in ans.text
+    assert "do not answer" in ans.abstention and not ans.sentences and not ans.short_answer
     assert ans.citations, "an abstention still lists the closest passages to check"
 
 
@@ -73,9 +73,12 @@ def test_public_query_function_works_from_any_directory(tmp_path: Path, monkeypa
     assert isinstance(ans, rag.Answer) and not ans.abstained
     assert "Kadena" in ans.text
     c = ans.citations[0]
-    assert (c.source, c.title, c.chunk_id) and c.end > c.start and c.score > 0
+    assert c.source.endswith(".txt") and c.title.strip() and len(c.chunk_id) == 16
+    assert c.end > c.start and c.score > 0
     again = rag.query("Which air base in Okinawa is mentioned?")
     assert again.timings["total"] < ans.timings["total"]  # models and index were reused
+    streamed = list(rag.query_stream("Which air base in Okinawa is mentioned?"))
+    assert isinstance(streamed[-1], rag.Answer) and streamed[-1].text == ans.text
 
 
 def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
@@ -89,3 +92,13 @@ def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
     dated = next(_citation(1, p) for p in pipeline.retriever.retrieve("Kadena Air Base logistical aircraft", 10)
                  if p.chunk.source == "001_0dc30543c454f561.txt")
     assert dated.date == "2025-12-02"
+
+
+def test_chat_shows_a_declined_answer_as_a_warning_from_its_fields(pipeline: Pipeline) -> None:
+    from rag.ui import answer_markdown
+
+    ans = pipeline.query("What is the boiling point of mercury in Kelvin?")
+    shown = answer_markdown(ans)
+    assert 'class="abstain-box"' in shown and ans.abstention in shown
+    answered = answer_markdown(pipeline.query("Which air base in Okinawa is mentioned?"))
+    assert "abstain-box" not in answered and "Kadena" in answered
