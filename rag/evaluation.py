@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.text import NUMBER_TOKEN
 from rag.types import Answer
 
 REFUSAL = re.compile(
@@ -23,7 +24,6 @@ REFUSAL = re.compile(
     r"|no (information|relevant|answer|mention)|unable to (find|answer))",
     re.IGNORECASE,
 )
-NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _PUNCT = set(string.punctuation) - {"$", "%", "."}
 
 
@@ -54,7 +54,7 @@ def overlap(evidence: str, text: str) -> float:
 
 
 def numbers(s: str) -> set[str]:
-    return {n.replace(",", "").rstrip(".") for n in NUM.findall(s)}
+    return {n.replace(",", "").rstrip(".") for n in NUMBER_TOKEN.findall(s)}
 
 
 def load_jsonl(path: Path | str) -> list[dict]:

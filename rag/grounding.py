@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.retrieval import tokenize
+from rag.text import MARKER, NUMBER_TOKEN, strip_markers
 from rag.types import Passage
-
-MARKER = re.compile(r"\s*\[(\d+)\]")
 
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -156,10 +155,6 @@ def continues(prev: str, nxt: str) -> bool:
     return bool(m and len(m.group(1)) > 3 and m.group(1).lower() in prev.lower())
 
 
-def strip_markers(text: str) -> str:
-    return " ".join(MARKER.sub("", text).split())
-
-
 @dataclass
 class Candidate:
     passage_index: int  # into the retrieved passages
@@ -243,7 +238,6 @@ def support_score(similarity: float, coverage: float, passage_rank: int) -> floa
 
 
 # --- verifying a generated draft ------------------------------------------------------------
-_NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _NAME_TOKEN = re.compile(r"\b[A-Z][\w'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
 _SENTENCE_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
 _COMMON_CAPS = {
@@ -277,7 +271,7 @@ def split_draft(draft: str) -> list[tuple[str, list[int]]]:
 
 def claims(sentence: str) -> tuple[set[str], set[str]]:
     """The checkable facts of a sentence: its numbers and its names (capitalized words)."""
-    nums = {n.replace(",", "").rstrip(".") for n in _NUMBER_TOKEN.findall(sentence)}
+    nums = {n.replace(",", "").rstrip(".") for n in NUMBER_TOKEN.findall(sentence)}
     nums |= {w.lower() for w in re.findall(rf"\b({_NUMBER_WORDS})\b", sentence, re.IGNORECASE)}
     names = set()
     for m in _NAME_TOKEN.finditer(sentence):

@@ -18,8 +18,8 @@ from pathlib import Path
 import ftfy
 
 from rag.chrome import PAGE_BREAK, Cleaned, clean_title, label_of, strip_chrome
-from rag.tables import locate_tables, rewrite_pipe_tables
 from rag.settings import default
+from rag.tables import locate_tables, rewrite_pipe_tables
 from rag.types import Document
 
 log = logging.getLogger(__name__)

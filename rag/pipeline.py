@@ -31,12 +31,12 @@ from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings
+from rag.text import CONTROL_CHARS
 from rag.types import Answer, Citation, Passage, Sentence
 
 log = logging.getLogger(__name__)
 
 NOT_IN_ARTICLES = "The articles do not answer this question."
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_PROMPT_PASSAGES = 3
 
 
@@ -220,7 +220,7 @@ class Pipeline:
         cut: what was pasted is most likely not the question, and the user should decide."""
         if not isinstance(question, str):
             raise InvalidQuestion(f"the question must be text, not {type(question).__name__}")
-        question = " ".join(_CONTROL_CHARS.sub(" ", question).split())
+        question = " ".join(CONTROL_CHARS.sub(" ", question).split())
         if not question:
             raise InvalidQuestion("the question is empty")
         if not any(ch.isalnum() for ch in question):
@@ -571,7 +571,7 @@ def _check_history(history: object) -> list[dict] | None:
             content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
         if not isinstance(content, str):
             content = str(content)
-        turns.append({"role": turn["role"], "content": _CONTROL_CHARS.sub(" ", content)})
+        turns.append({"role": turn["role"], "content": CONTROL_CHARS.sub(" ", content)})
     return turns or None
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
+from rag.text import MARKER
+
 _ANAPHORA = re.compile(
     r"\b(he|she|him|her|his|hers|it|its|they|them|their|theirs|this|that|these|those|there|then|"
     r"the same|the former|the latter|the other|the last|the first|the old|the new|such)\b",
     re.IGNORECASE,
 )
 _CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|then|or|ok|okay)\b", re.IGNORECASE)
-_MARKER = re.compile(r"\s*\[\d+\]")
 MAX_CONTEXT_CHARS = 300
 
 
@@ -38,6 +39,6 @@ def rewrite_followup(question: str, history: list[dict] | None) -> str:
     if not is_followup(question, history):
         return question
     prev_q = last_turn(history, "user")[:MAX_CONTEXT_CHARS]
-    prev_a = _MARKER.sub("", last_turn(history, "assistant"))[:MAX_CONTEXT_CHARS]
+    prev_a = MARKER.sub("", last_turn(history, "assistant"))[:MAX_CONTEXT_CHARS]
     context = " ".join(x for x in (prev_q, prev_a) if x)
     return f"{question.strip()} (context: {context})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rag.text import strip_markers
+
 
 @dataclass(frozen=True)
 class Document:
@@ -155,8 +157,6 @@ class Answer:
     @property
     def plain_text(self) -> str:
         """The answer without [n] markers (they are structure, not content)."""
-        from rag.grounding import strip_markers
-
         return strip_markers(self.text).replace("**", "")
 
     def to_dict(self) -> dict[str, Any]:
