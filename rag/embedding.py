@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
@@ -70,7 +71,7 @@ BEST_BATCH = {"onnx": 1, "torch": 32}
 def export_sentence_encoder(path: str):
     """An ``export(folder)`` for ``rag.onnx_models.cached_export``: the transformer body of a
     sentence-transformers model, its fast tokenizer and its pooling."""
-    from rag.onnx_models import OnnxExportError, model_meta, trace
+    from rag.onnx_models import OnnxExportError, export_transformer
 
     def export(folder: Path) -> dict:
         from sentence_transformers import SentenceTransformer
@@ -84,21 +85,51 @@ def export_sentence_encoder(path: str):
             raise OnnxExportError(f"{path}: only transformer + mean/cls pooling models export to ONNX "
                                   f"(this one: {[type(m).__name__ for m in modules]}, pooling {pooling!r}); "
                                   "set RAG_EMBED_BACKEND=torch")
-        tok = st.tokenizer
-        if not getattr(tok, "is_fast", False):
-            raise OnnxExportError(f"{path}: no fast tokenizer (tokenizer.json); set RAG_EMBED_BACKEND=torch")
-        tok.backend_tokenizer.save(str(folder / "tokenizer.json"))
-        try:
-            auto.set_attn_implementation("eager")  # the form ONNX Runtime's optimizer fuses
-        except Exception as e:  # noqa: BLE001 - unfused attention is slower, not wrong
-            log.info("attention stays unfused in the ONNX export: %s", e)
-        enc = tok(["a short text", "and a slightly longer one here"], padding=True, return_tensors="pt")
-        inputs = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
-        trace(auto, inputs, ["last_hidden_state"], folder / "model.onnx")
-        return {**model_meta(auto.config), "pooling": pooling, "max_length": int(st.max_seq_length),
-                "dim": int((getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()), "pad_id": int(tok.pad_token_id or 0)}
+        meta = export_transformer(auto, st.tokenizer, (["a short text", "and a slightly longer one here"],),
+                                  ["last_hidden_state"], folder, "RAG_EMBED_BACKEND")
+        dim = (getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()
+        return {**meta, "pooling": pooling, "max_length": int(st.max_seq_length), "dim": int(dim)}
 
     return export
+
+
+def _spread(texts: list[str], batch_size: int, workers: int, dim: int, show_progress: bool,
+            embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """``embed`` over batches of ``texts`` (longest first, so a batch holds little padding), each
+    of up to ``workers`` threads taking the next batch; the first error is re-raised here."""
+    from tqdm.auto import tqdm
+
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = iter(chunks)
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    take = threading.Lock()
+    errors: list[BaseException] = []
+    bar = tqdm(total=len(texts), desc="Embedding", unit="passage", disable=not show_progress)
+
+    def work() -> None:
+        try:
+            while not errors:
+                with take:
+                    rows = next(batches, None)
+                if rows is None:
+                    return
+                out[rows] = embed([texts[i] for i in rows])
+                bar.update(len(rows))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(workers, len(chunks))))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        bar.close()
+    if errors:
+        raise errors[0]
+    return out
 
 
 class Embedder:
@@ -216,94 +247,37 @@ class Embedder:
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
     def _encode_onnx(self, texts: list[str], batch_size: int, workers: int, show_progress: bool) -> np.ndarray:
-        """Batches, longest first (little padding per batch), over one thread per core; each
-        session call runs on one core and releases the GIL."""
-        from tqdm.auto import tqdm
-
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        if len(batches) < PARALLEL_MIN_BATCHES or workers < 2:
-            for rows in batches:
-                out[rows] = self._onnx_batch([texts[i] for i in rows])
-            return out
-        pending = iter(batches)
-        take = threading.Lock()
-        errors: list[BaseException] = []
-        bar = tqdm(total=len(texts), desc="Embedding", unit="passage", disable=not show_progress)
-
-        def work() -> None:
-            try:
-                while not errors:
-                    with take:
-                        rows = next(pending, None)
-                    if rows is None:
-                        return
-                    out[rows] = self._onnx_batch([texts[i] for i in rows])
-                    bar.update(len(rows))
-            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-                errors.append(e)
-
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(batches)))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        bar.close()
-        if errors:
-            raise errors[0]
-        return out
+        """Each session call runs on one core and releases the GIL, so calls go one per core."""
+        if len(texts) < PARALLEL_MIN_BATCHES * batch_size:
+            workers = 1
+        return _spread(texts, batch_size, workers, self.dim, show_progress, self._onnx_batch)
 
     def _encode_parallel(self, texts: list[str], batch_size: int, workers: int, show_progress: bool) -> np.ndarray:
-        """Batches (longest first, as sentence-transformers orders them) spread over one thread
-        per core, each running the model on one core. On 2 cores this embeds 15-20% more
-        passages/s than one ``encode`` call whose every matrix product is split over both cores
-        (MiniLM's products are too small to split well). The model is shared; only tokenizing
-        is serialized (a fast tokenizer must not be reconfigured by two threads at once)."""
+        """Batches spread over one thread per core, each running the model on one core. On 2
+        cores this embeds 15-20% more passages/s than one ``encode`` call whose every matrix
+        product is split over both cores (MiniLM's products are too small to split well). The
+        model is shared; only tokenizing is serialized (a fast tokenizer must not be reconfigured
+        by two threads at once)."""
         import torch
-        from tqdm.auto import tqdm
 
         model = self.model
         preprocess = getattr(model, "preprocess", None) or model.tokenize
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        pending = iter(batches)
-        take, tokenize = threading.Lock(), threading.Lock()
-        errors: list[BaseException] = []
-        bar = tqdm(total=len(texts), desc="Embedding", unit="passage", disable=not show_progress)
+        tokenize = threading.Lock()
 
-        def work() -> None:
-            try:
-                with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-                    while not errors:
-                        with take:
-                            rows = next(pending, None)
-                        if rows is None:
-                            return
-                        with tokenize:
-                            features = preprocess([texts[i] for i in rows])
-                        vecs = model(features)["sentence_embedding"].float()
-                        out[rows] = torch.nn.functional.normalize(vecs, p=2, dim=1).numpy()
-                        bar.update(len(rows))
-            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-                errors.append(e)
+        def embed(batch: list[str]) -> np.ndarray:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                with tokenize:
+                    features = preprocess(batch)
+                vecs = model(features)["sentence_embedding"].float()
+                return torch.nn.functional.normalize(vecs, p=2, dim=1).numpy()
 
         with _THREADS_LOCK:
             before = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                threads = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(batches)))]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
+                return _spread(texts, batch_size, workers, self.dim, show_progress, embed)
             finally:
                 torch.set_num_threads(before)
-                bar.close()
-        if errors:
-            raise errors[0]
-        return out
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_memo([text])[0]

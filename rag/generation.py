@@ -279,15 +279,15 @@ class Generator:
         from rag.batching import BatchDecoder
 
         tok, model = self._tokenizer, self._model
-        eos = model.generation_config.eos_token_id if model.generation_config is not None else None
-        eos_ids = {tok.eos_token_id} | set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        eos = getattr(model.generation_config, "eos_token_id", None)
+        eos_ids = {tok.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None}
 
         def decode(ids: list[int]) -> str:
             with self._tok_lock:
                 return tok.decode(ids, skip_special_tokens=True)
 
         # One paragraph is the answer; what small models add after it is chatter: stop at "\n".
-        return BatchDecoder(model, decode, {i for i in eos_ids if i is not None}, tok.pad_token_id,
+        return BatchDecoder(model, decode, eos_ids, tok.pad_token_id,
                             max_batch=self.max_batch, stop="\n", repetition_penalty=1.1, prefix=self._prefix)
 
     def load_async(self) -> None:

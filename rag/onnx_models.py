@@ -100,7 +100,25 @@ def cached_export(source: Path | str, kind: str, cache_dir: Path, export: Callab
     return OnnxModel(folder, json.loads(meta_file.read_text(encoding="utf-8")))
 
 
-def trace(module, inputs: dict, outputs: list[str], path: Path) -> None:
+def export_transformer(model, tokenizer, sample: tuple, outputs: list[str], folder: Path, setting: str) -> dict:
+    """The steps every encoder export shares: the fast tokenizer saved as ``tokenizer.json``,
+    attention switched to the eager form ONNX Runtime's optimizer fuses, and ``model`` traced on
+    ``tokenizer(*sample)`` into ``model.onnx``. ``setting`` names the knob that avoids ONNX.
+    Returns the metadata the runtime needs."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise OnnxExportError(f"{model.name_or_path}: no fast tokenizer (tokenizer.json); set {setting}=torch")
+    tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
+    try:
+        model.set_attn_implementation("eager")
+    except Exception as e:  # noqa: BLE001 - unfused attention is slower, not wrong
+        log.info("attention stays unfused in the ONNX export: %s", e)
+    enc = tokenizer(*sample, padding=True, return_tensors="pt")
+    inputs = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
+    _trace(model, inputs, outputs, folder / "model.onnx")
+    return {**model_meta(model.config), "pad_id": int(tokenizer.pad_token_id or 0)}
+
+
+def _trace(module, inputs: dict, outputs: list[str], path: Path) -> None:
     """``torch.onnx.export`` with batch and sequence axes left dynamic."""
     import torch
 

@@ -13,7 +13,6 @@ sentence that is quoted for it, so it is verified by construction.
 """
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ import numpy as np
 
 from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
 from rag.settings import PACKAGE_DIR
-
-log = logging.getLogger(__name__)
 
 PACKAGED_READER = PACKAGE_DIR / "models" / "reader"
 WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
@@ -86,25 +83,14 @@ def load_qa_model(path: Path):
 
 def export_reader(path: Path):
     """An ``export(folder)`` for ``rag.onnx_models.cached_export``: the QA model's start/end logits."""
-    from rag.onnx_models import OnnxExportError, model_meta, trace
+    from rag.onnx_models import export_transformer
 
     def export(folder: Path) -> dict:
         from transformers import AutoTokenizer
 
-        model = load_qa_model(path)
-        tok = AutoTokenizer.from_pretrained(str(path))
-        if not getattr(tok, "is_fast", False):
-            raise OnnxExportError(f"reader {path}: no fast tokenizer (tokenizer.json); set RAG_READER_BACKEND=torch")
-        tok.backend_tokenizer.save(str(folder / "tokenizer.json"))
-        try:
-            model.set_attn_implementation("eager")  # the form ONNX Runtime's optimizer fuses
-        except Exception as e:  # noqa: BLE001 - unfused attention is slower, not wrong
-            log.info("reader attention stays unfused in the ONNX export: %s", e)
-        enc = tok(["a question?", "another question here?"], ["a passage.", "a longer passage with words."],
-                  padding=True, return_tensors="pt")
-        inputs = {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc}
-        trace(model, inputs, ["start_logits", "end_logits"], folder / "model.onnx")
-        return {**model_meta(model.config), "pad_id": int(tok.pad_token_id or 0)}
+        sample = (["a question?", "another question here?"], ["a passage.", "a longer passage with words."])
+        return export_transformer(load_qa_model(path), AutoTokenizer.from_pretrained(str(path)), sample,
+                                  ["start_logits", "end_logits"], folder, "RAG_READER_BACKEND")
 
     return export
 
