@@ -1,6 +1,6 @@
 """Every speed and memory figure of the product in one run, each beside its baseline, as a table.
 
-    python -m benchmarks [--quick] [--only cleaning,indexing,incremental,retrieval,answer,cli] [--out benchmarks/out]
+    python -m benchmarks [--quick] [--only cleaning,indexing,incremental,ray,retrieval,answer,cli,load] [--out benchmarks/out]
 
 Writes ``<out>/results.json`` (all figures, the machine, the date) and
 ``<out>/retrieval_latency.png`` (latency against index size). A full run takes about 20 minutes
@@ -18,10 +18,10 @@ from pathlib import Path
 
 from benchmarks import answer_latency, cleaning, cli_start, indexing, load, retrieval_scale
 
-SECTIONS = ("cleaning", "indexing", "incremental", "retrieval", "answer", "cli", "load")
-FULL = {"articles": 300, "incremental_articles": 1000, "load_questions": 25, "sizes": [10_000, 100_000, 1_000_000],
+SECTIONS = ("cleaning", "indexing", "incremental", "ray", "retrieval", "answer", "cli", "load")
+FULL = {"articles": 300, "incremental_articles": 1000, "ray_articles": 600, "load_questions": 25, "sizes": [10_000, 100_000, 1_000_000],
         "kinds": ["clustered", "uniform"], "repeat": 3, "max_questions": None}
-QUICK = {"articles": 20, "incremental_articles": 50, "load_questions": 3, "sizes": [10_000, 60_000], "kinds": ["clustered"],
+QUICK = {"articles": 20, "incremental_articles": 50, "ray_articles": 40, "load_questions": 3, "sizes": [10_000, 60_000], "kinds": ["clustered"],
          "repeat": 1, "max_questions": 6}
 
 
@@ -123,7 +123,7 @@ def main() -> None:
             r = {name: cleaning.measure(folder, name) for name in ("rag", "naive")}
             cleaning.print_table(folder.name, r)
             results["cleaning"][folder.name] = {k: {m: v for m, v in x.items() if m != "rows"} for k, x in r.items()}
-    if "indexing" in only or "incremental" in only:
+    if {"indexing", "incremental", "ray"} & set(only):
         from rag.embedding import Embedder
 
         emb = Embedder()
@@ -135,6 +135,10 @@ def main() -> None:
             print("\n## incremental update", flush=True)
             results["incremental"] = indexing.incremental(cfg["incremental_articles"], emb)
             indexing.print_incremental(results["incremental"])
+        if "ray" in only:
+            print("\n## indexing on Ray: single process vs 1 and 2 local workers", flush=True)
+            results["ray"] = indexing.ray_scaling(cfg["ray_articles"], emb)
+            indexing.print_ray(results["ray"])
     if "retrieval" in only:
         print("\n## dense retrieval at scale", flush=True)
         results["retrieval"] = retrieval_scale.run(cfg["sizes"], cfg["kinds"])

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from rag.embedding import Embedder
 from rag.evaluation import load_jsonl, retrieval_hits
-from rag.index import IndexStore, sync_index
+from rag.index import IndexStore
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.settings import default_docs_dir
+from rag.sync import sync_index
 
 
 def main() -> None:

@@ -206,8 +206,7 @@ def kill_loop(rounds: int, n_articles: int = 20, seed: int = 0, embedder: Embedd
             log(f"round {r + 1}/{rounds}: {'killed at ' + trigger if killed else 'finished before the kill'}; "
                 f"index held {on_disk} -> {held}")
             on_disk = held
-        # A completed run afterwards cleans up what the killed ones left behind.
-        time.sleep(5.5)
+        # A completed run afterwards cleans up what the killed ones left behind, at once.
         run_indexer(docs, index_dir)
         assert check_index(index_dir, states, emb, rng) == folder
         leftovers = [n for n in os.listdir(index_dir) if n.startswith((".tmp-", ".CURRENT-"))]

@@ -1,6 +1,9 @@
 """Indexing throughput and incremental updates, each beside its baseline in the same run.
 
     python -m benchmarks.indexing [--articles 300] [--incremental-articles 1000] [--no-langchain]
+    python -m benchmarks.indexing --ray [--ray-articles 600]
+
+``--ray``: files to index on one corpus, single process vs Ray with 1 and 2 local workers.
 
 Throughput, on one generated corpus (``benchmarks/corpus.py``), in this order:
 
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -33,8 +38,9 @@ from pathlib import Path
 from benchmarks.corpus import write_corpus
 from rag.chunking import chunk_documents
 from rag.embedding import Embedder
-from rag.index import IndexStore, sync_index
+from rag.index import IndexStore
 from rag.loading import load_documents
+from rag.sync import sync_index
 
 
 def langchain_build(docs: Path, model_path: str) -> dict:
@@ -129,6 +135,64 @@ def incremental(n_articles: int, embedder: Embedder | None = None) -> dict:
             "share_of_full": incr / full, "embedded": report.n_embedded}
 
 
+def ray_scaling(n_articles: int, embedder: Embedder | None = None, worker_counts: tuple[int, ...] = (1, 2)) -> dict:
+    """Files to index, full build: single process vs ``rag index --ray`` with 1 and 2 local
+    workers, same corpus, one run. The local Ray instance is started once, before the timings
+    (its start is reported apart); each Ray run includes starting its workers and loading the
+    model in them. The single-process build runs first and last, its figure is the mean."""
+    import ray
+
+    from rag.ray_indexing import RayPreparer
+
+    emb = embedder or Embedder()
+    emb.encode(["warm up"])
+    out: dict = {"articles": n_articles, "encoder_id": emb.id, "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        docs = Path(tmp) / "docs"
+        write_corpus(docs, n_articles, seed=2)
+
+        def build(name: str, preparer=None) -> dict:
+            t0 = time.perf_counter()
+            index, _ = sync_index(docs, IndexStore(Path(tmp) / name), emb, preparer=preparer)
+            secs = time.perf_counter() - t0
+            shutil.rmtree(Path(tmp) / name)
+            return {"seconds": secs, "passages": len(index)}
+
+        first = build("single-1")
+        t0 = time.perf_counter()
+        ray.init(address="local", num_cpus=max(worker_counts), include_dashboard=False, log_to_driver=False,
+                 object_store_memory=512 * 2**20)
+        out["ray_start_seconds"] = time.perf_counter() - t0
+        try:
+            for w in worker_counts:
+                out[f"ray_{w}"] = build(f"ray-{w}", RayPreparer(emb, 600, emb_overlap(), 20 * 2**20, workers=w))
+        finally:
+            ray.shutdown()
+        last = build("single-2")
+        out["single"] = {"seconds": (first["seconds"] + last["seconds"]) / 2, "passages": first["passages"],
+                         "runs": [first["seconds"], last["seconds"]]}
+    for key in ["single"] + [f"ray_{w}" for w in worker_counts]:
+        out[key]["passages_per_s"] = out[key]["passages"] / out[key]["seconds"]
+    return out
+
+
+def emb_overlap() -> int:
+    from rag.settings import Settings
+
+    return Settings().chunk_overlap
+
+
+def print_ray(r: dict) -> None:
+    base = r["single"]["passages_per_s"]
+    print(f"indexing {r['articles']} generated articles ({r['single']['passages']} passages) on {r['cores']} cores, "
+          f"files to index; local Ray started once in {r['ray_start_seconds']:.1f} s (not counted)")
+    print(f"{'build':<32} {'seconds':>8} {'passages/s':>11} {'vs single':>10}")
+    rows = [("single process (baseline)", r["single"])] + [
+        (f"Ray, {k.split('_')[1]} local worker(s)", v) for k, v in r.items() if k.startswith("ray_") and isinstance(v, dict)]
+    for name, x in rows:
+        print(f"{name:<32} {x['seconds']:>8.2f} {x['passages_per_s']:>11.1f} {x['passages_per_s'] / base:>9.2f}x")
+
+
 def print_throughput(r: dict) -> None:
     raw = r["raw_encode"]
     print(f"indexing {r['articles']} generated articles ({r['rag']['passages']} rag passages)")
@@ -160,8 +224,18 @@ def main() -> None:
     ap.add_argument("--incremental-articles", type=int, default=1000)
     ap.add_argument("--no-langchain", action="store_true")
     ap.add_argument("--json", type=Path, default=Path("benchmarks/out/indexing.json"))
+    ap.add_argument("--ray", action="store_true",
+                    help="only: single process vs Ray with 1 and 2 local workers (needs rag[ray])")
+    ap.add_argument("--ray-articles", type=int, default=600)
     args = ap.parse_args()
     emb = Embedder()
+    if args.ray:
+        r = ray_scaling(args.ray_articles, emb)
+        print_ray(r)
+        out = args.json.with_name("indexing-ray.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(r, indent=1))
+        return
     r = {"throughput": throughput(args.articles, not args.no_langchain, emb)}
     print_throughput(r["throughput"])
     r["incremental"] = incremental(args.incremental_articles, emb)

@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from rag.embedding import Embedder
-from rag.index import IndexStore, sync_index
+from rag.index import IndexStore
 from rag.retrieval import Retriever
+from rag.sync import sync_index
 
 
 def write_paragraphs(squad: Path, docs: Path, n: int) -> list[tuple[str, str]]:

@@ -42,12 +42,12 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def make_pipeline(docs: Path | None = None, index: Path | None = None, generator: str | None = None,
-                  embedder: str | None = None):
+                  embedder: str | None = None, **more: object):
     from rag.pipeline import Pipeline
 
     overrides = {
         k: v
-        for k, v in {"docs_dir": docs, "index_dir": index, "generator": generator, "embedder": embedder}.items()
+        for k, v in {"docs_dir": docs, "index_dir": index, "generator": generator, "embedder": embedder, **more}.items()
         if v is not None
     }
     if docs is not None and not docs.is_dir():
@@ -74,11 +74,18 @@ def index_cmd(
     docs: DocsOpt = None,
     index: IndexOpt = None,
     embedder: EmbOpt = None,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", metavar="[ADDRESS]",
+        help="Load, chunk and embed on a Ray cluster: ADDRESS of a running one ('auto', 'ray://head:10001'); "
+             "without it, a local Ray with one worker per core. Needs rag[ray].")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Ray workers (default: one per CPU).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Build or update the index (only new or changed articles are embedded)."""
     _setup_logging(verbose)
-    pipe = make_pipeline(docs, index, "none", embedder)
+    if workers is not None and ray is None:
+        _fail("--workers applies to --ray", 2)
+    pipe = make_pipeline(docs, index, "none", embedder, ray_address=ray, ray_workers=workers)
     report = _guard(lambda: pipe.sync(show_progress=True, strict=True))
     for s in report.skipped:
         typer.secho(f"skipped {s}", fg=typer.colors.YELLOW, err=True)
@@ -281,8 +288,21 @@ def serve_cmd(
     _guard(lambda: serve(pipe, host=host, port=port))
 
 
+def _ray_default(argv: list[str]) -> list[str]:
+    """``--ray`` may stand alone (a local Ray): give it its default value, which click options
+    cannot declare themselves."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--ray" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "local")
+            break
+    return out
+
+
 def main() -> None:
-    app()
+    import sys
+
+    app(args=_ray_default(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -141,8 +141,11 @@ class Embedder:
     on torch, bfloat16 where the CPU has it natively (1.8x float32, cosine 0.99998)."""
 
     def __init__(self, name: str = "packaged", batch_size: int | None = None, device: str = "cpu", dtype: str = "auto",
-                 backend: str = "onnx", cache_dir: Path | None = None) -> None:
+                 backend: str = "onnx", cache_dir: Path | None = None, threads: int | None = None) -> None:
         self.name = name
+        # Cores to encode on (one model call per core); default: this machine's, up to MAX_WORKERS.
+        # A Ray worker passes the CPUs Ray gave it.
+        self.threads = threads or min(os.cpu_count() or 1, MAX_WORKERS)
         self.path, base_id = resolve_embedder(name)
         self.device = device
         if backend not in BACKENDS:
@@ -213,7 +216,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch_size = batch_size or self.batch_size
-        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+        workers = self.threads
         if self.backend == "onnx":
             return self._encode_onnx(texts, batch_size, workers, show_progress)
         import torch

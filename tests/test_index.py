@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rag.embedding import Embedder
-from rag.index import IndexStore, IndexWriteError, sync_index
+from rag.index import IndexStore, IndexWriteError
+from rag.sync import sync_index
 from tests.conftest import SEEDS
 
 
@@ -105,3 +106,19 @@ def test_corrupt_index_is_rebuilt_with_a_warning(docs: Path, tmp_path: Path, emb
     (store.path / "CURRENT").write_text("garbage\n")
     rebuilt2, report2 = sync_index(docs, store, embedder)
     assert report2.rebuilt_reason and len(rebuilt2) == len(index)
+
+
+def test_a_killed_builds_leftovers_are_removed_by_the_next_sync(docs: Path, tmp_path: Path,
+                                                                embedder: Embedder) -> None:
+    """A build killed while writing leaves a temporary generation (at scale, gigabytes of
+    vectors); the next sync removes it at once, even when it has nothing to write."""
+    store = IndexStore(tmp_path / "index")
+    sync_index(docs, store, embedder)
+    leftover = store.path / ".tmp-killed0000"
+    leftover.mkdir()
+    (leftover / "vectors.npy").write_bytes(b"\0" * 4096)
+    (store.path / ".CURRENT-killed00").write_text("gen-x\n")
+    _, report = sync_index(docs, store, embedder)
+    assert not report.wrote
+    assert not leftover.exists() and not (store.path / ".CURRENT-killed00").exists()
+    assert store.load() is not None

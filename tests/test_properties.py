@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from rag.chunking import chunk_document, sentence_spans
 from rag.grounding import split_draft
-from rag.text import MARKER, strip_markers
 from rag.loading import UnreadableFile, document_from_bytes
+from rag.text import MARKER, strip_markers
 from rag.types import Document
 from rag.ui import _cite_links
 from tests.conftest import SEEDS

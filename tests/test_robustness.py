@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from rag.embedding import Embedder
-from rag.index import IndexStore, sync_index
+from rag.index import IndexStore
 from rag.loading import load_document
 from rag.pipeline import NOT_IN_ARTICLES, InvalidQuestion, Pipeline
 from rag.prompting import SYSTEM
 from rag.retrieval import Retriever
+from rag.sync import sync_index
 from rag.types import Answer
 from tests.conftest import SEEDS
 
