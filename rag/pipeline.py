@@ -67,8 +67,21 @@ class Evidence:
         return self.query if self.query != self.question else None
 
 
+@dataclass
+class Components:
+    """Already-built components to use instead of building them from ``Settings`` (constructor
+    injection): tests and applications share one loaded model between pipelines this way. Any
+    left ``None`` is built from the settings on first use."""
+
+    embedder: Embedder | None = None
+    reader: Reader | None = None
+    scorer: Scorer | None = None
+    generator: Generator | None = None
+
+
 class Pipeline:
-    def __init__(self, settings: Settings | None = None, **overrides: object) -> None:
+    def __init__(self, settings: Settings | None = None, components: Components | None = None,
+                 **overrides: object) -> None:
         base = settings or Settings()
         # Validated like any other source of settings: "docs_dir='articles'" becomes a Path, a
         # mistyped value is a clear error instead of a failure deep inside a component.
@@ -82,6 +95,10 @@ class Pipeline:
             )
         # Fail fast on a generator setting that cannot work (missing file, bad folder).
         self.generator_source: ModelSource | None = resolve_generator(self.settings.generator)
+        for field in dataclasses.fields(Components):  # given ones take the place of the lazy build
+            given = getattr(components, field.name, None) if components is not None else None
+            if given is not None:
+                self.__dict__[field.name] = given
 
     # --- components, built once on first use ----------------------------------------------
     @cached_property

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.embedding import Embedder
-from rag.pipeline import Pipeline
+from rag.pipeline import Components, Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -32,7 +32,7 @@ def seeds_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
     """An extractive pipeline over the seeds, with its own index folder."""
-    pipe = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path_factory.mktemp("index"), generator="none")
-    pipe.__dict__["embedder"] = embedder  # share the loaded model across fixtures
+    pipe = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path_factory.mktemp("index"), generator="none",
+                    components=Components(embedder=embedder))  # one loaded model across fixtures
     pipe.sync()
     return pipe

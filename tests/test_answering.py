@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.embedding import Embedder
-from rag.pipeline import Pipeline, quote_window
+from rag.pipeline import Components, Pipeline, quote_window
 from rag.reader import Reader
 from rag.scoring import FEATURES, Scorer
 from rag.squad import (
@@ -22,8 +22,7 @@ from tests.conftest import SQUAD, needs_squad
 
 
 def _pipe(docs: Path, index: Path, embedder: Embedder) -> Pipeline:
-    pipe = Pipeline(docs_dir=docs, index_dir=index, generator="none")
-    pipe.__dict__["embedder"] = embedder
+    pipe = Pipeline(docs_dir=docs, index_dir=index, generator="none", components=Components(embedder=embedder))
     pipe.sync()
     return pipe
 

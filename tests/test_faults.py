@@ -16,7 +16,7 @@ import pytest
 from benchmarks.faults import kill_loop
 from rag.embedding import Embedder
 from rag.index import CorruptIndex, IndexStore, load_generation
-from rag.pipeline import Pipeline
+from rag.pipeline import Components, Pipeline
 from rag.sync import sync_index
 from tests.conftest import ROOT, SEEDS
 
@@ -158,8 +158,8 @@ def test_full_disk_during_a_commit_keeps_the_previous_index(docs: Path, tmp_path
 
 
 def test_deleted_article_disappears_from_answers(docs: Path, tmp_path: Path, embedder: Embedder) -> None:
-    pipe = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", generator="none")
-    pipe.__dict__["embedder"] = embedder
+    pipe = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", generator="none",
+                    components=Components(embedder=embedder))
     assert pipe.query("How many Tomahawk cruise missiles is Japan acquiring?").citations[0].source == "004_9ccf596f5a5ca5a0.txt"
     (docs / "004_9ccf596f5a5ca5a0.txt").unlink()
     report = pipe.sync()

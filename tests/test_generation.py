@@ -11,7 +11,7 @@ from rag.embedding import Embedder, ModelLoadError
 from rag.evaluation import numbers
 from rag.generation import Generator, resolve_generator
 from rag.grounding import Verifier, split_draft
-from rag.pipeline import Pipeline
+from rag.pipeline import Components, Pipeline
 from rag.prompting import build_messages, sanitize
 from rag.types import Answer, Chunk, Passage
 
@@ -33,8 +33,8 @@ def gen_pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, emb
         cache_dir=tmp_path_factory.mktemp("gen-cache"),
         generator="packaged",
         draft_policy="always",  # these tests are about drafting; by default the packaged model does not draft
+        components=Components(embedder=embedder),
     )
-    pipe.__dict__["embedder"] = embedder
     pipe.warm_up()
     return pipe
 

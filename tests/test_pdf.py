@@ -9,7 +9,7 @@ import pytest
 from rag.embedding import Embedder
 from rag.loading import UnreadableFile, load_document, load_documents
 from rag.pdf import drop_running_lines, reflow
-from rag.pipeline import Pipeline
+from rag.pipeline import Components, Pipeline
 
 
 def make_pdf(title: str, *pages: list[str], author: str = "", running: str = "", scanned: bool = False) -> bytes:
@@ -88,8 +88,8 @@ def test_pdf_answer_cites_file_and_page(tmp_path: Path, embedder: Embedder) -> N
     docs.mkdir()
     (docs / "breakwater.pdf").write_bytes(make_pdf("New breakwater halves waves in port", [LONG],
                                                    ["Before the breakwater, ships waited offshore for 11 days last year."]))
-    pipe = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", generator="none")
-    pipe.__dict__["embedder"] = embedder
+    pipe = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", generator="none",
+                    components=Components(embedder=embedder))
     ans = pipe.query("How many days did ships wait offshore last year?")
     assert not ans.abstained and "11" in ans.text
     c = ans.citations[0]

@@ -102,3 +102,11 @@ def test_chat_shows_a_declined_answer_as_a_warning_from_its_fields(pipeline: Pip
     assert 'class="abstain-box"' in shown and ans.abstention in shown
     answered = answer_markdown(pipeline.query("Which air base in Okinawa is mentioned?"))
     assert "abstain-box" not in answered and "Kadena" in answered
+
+
+def test_components_passed_in_are_the_ones_that_answer(pipeline: Pipeline, embedder) -> None:
+    """Constructor injection: the pipeline answers with the embedder it was given, never a second
+    copy built from its settings."""
+    ans = pipeline.query("What do the articles say about the alliance?")
+    assert pipeline.embedder is embedder and pipeline.retriever.embedder is embedder
+    assert ans.citations

@@ -12,7 +12,7 @@ import pytest
 from rag.embedding import Embedder
 from rag.index import IndexStore
 from rag.loading import load_document
-from rag.pipeline import NOT_IN_ARTICLES, InvalidQuestion, Pipeline
+from rag.pipeline import NOT_IN_ARTICLES, Components, InvalidQuestion, Pipeline
 from rag.prompting import SYSTEM
 from rag.retrieval import Retriever
 from rag.sync import sync_index
@@ -94,8 +94,8 @@ def test_bad_history_and_top_k_are_refused_clearly(pipeline: Pipeline) -> None:
 @pytest.fixture(scope="module")
 def gen_pipe(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
     pipe = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path_factory.mktemp("rob-index"),
-                    cache_dir=tmp_path_factory.mktemp("rob-cache"), generator="packaged", draft_policy="always")
-    pipe.__dict__["embedder"] = embedder
+                    cache_dir=tmp_path_factory.mktemp("rob-cache"), generator="packaged", draft_policy="always",
+                    components=Components(embedder=embedder))
     pipe.warm_up()
     return pipe
 
@@ -184,9 +184,8 @@ def test_bad_articles_are_skipped_by_name_and_the_rest_indexed(bad_docs: Path, t
 def test_instructions_inside_an_article_change_nothing(bad_docs: Path, tmp_path: Path, embedder: Embedder,
                                                        gen_pipe: Pipeline) -> None:
     pipe = Pipeline(docs_dir=bad_docs, index_dir=tmp_path / "index", generator="packaged",
-                    cache_dir=gen_pipe.settings.cache_dir, draft_policy="no-short-answer")
-    pipe.__dict__["embedder"] = embedder
-    pipe.__dict__["generator"] = gen_pipe.generator  # the same loaded model
+                    cache_dir=gen_pipe.settings.cache_dir, draft_policy="no-short-answer",
+                    components=Components(embedder=embedder, generator=gen_pipe.generator))  # the same models
     for q in ("What does the fisheries pact cap the annual salmon catch at?", "Where was the fisheries pact signed?"):
         ans = pipe.query(q)
         assert_well_formed(pipe, ans)
