@@ -2,6 +2,7 @@
 
 Thin on purpose: everything lives in the ``rag`` package (``rag serve`` does the same).
 """
+
 from __future__ import annotations
 
 import sys

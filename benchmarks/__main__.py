@@ -7,6 +7,7 @@ Writes ``<out>/results.json`` (all figures, the machine, the date) and
 on 2 cores; ``--quick`` runs every part at toy sizes in ~3 minutes (figures not judged against
 the targets, which are stated for the full sizes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,10 +20,26 @@ from pathlib import Path
 from benchmarks import answer_latency, cleaning, cli_start, indexing, load, retrieval_scale
 
 SECTIONS = ("cleaning", "indexing", "incremental", "ray", "retrieval", "answer", "cli", "load")
-FULL = {"articles": 300, "incremental_articles": 1000, "ray_articles": 600, "load_questions": 25, "sizes": [10_000, 100_000, 1_000_000],
-        "kinds": ["clustered", "uniform"], "repeat": 3, "max_questions": None}
-QUICK = {"articles": 20, "incremental_articles": 50, "ray_articles": 40, "load_questions": 3, "sizes": [10_000, 60_000], "kinds": ["clustered"],
-         "repeat": 1, "max_questions": 6}
+FULL = {
+    "articles": 300,
+    "incremental_articles": 1000,
+    "ray_articles": 600,
+    "load_questions": 25,
+    "sizes": [10_000, 100_000, 1_000_000],
+    "kinds": ["clustered", "uniform"],
+    "repeat": 3,
+    "max_questions": None,
+}
+QUICK = {
+    "articles": 20,
+    "incremental_articles": 50,
+    "ray_articles": 40,
+    "load_questions": 3,
+    "sizes": [10_000, 60_000],
+    "kinds": ["clustered"],
+    "repeat": 1,
+    "max_questions": 6,
+}
 
 
 def machine() -> dict:
@@ -33,8 +50,13 @@ def machine() -> dict:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu or platform.processor(), "python": platform.python_version(),
-            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu or platform.processor(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def targets(r: dict) -> list[tuple[str, float | None, float, str, str]]:
@@ -42,15 +64,32 @@ def targets(r: dict) -> list[tuple[str, float | None, float, str, str]]:
     rows: list[tuple[str, float | None, float, str, str]] = []
     for folder, c in r.get("cleaning", {}).items():
         rows.append((f"title accuracy, {folder} files", c["rag"]["title_accuracy"] / 100, 0.90, "min", "%"))
-        rows.append((f"files with no chrome line indexed, {folder}", c["rag"]["files_without_chrome_indexed"] / 100, 0.90, "min", "%"))
+        rows.append(
+            (
+                f"files with no chrome line indexed, {folder}",
+                c["rag"]["files_without_chrome_indexed"] / 100,
+                0.90,
+                "min",
+                "%",
+            )
+        )
     t = r.get("indexing", {})
     if t:
         rows.append(("encoder passages/s vs torch float32 encode", t["encoder"]["vs_torch_fp32"], 2.0, "min", "x"))
         if "vs_langchain_wall" in t["rag"]:
-            rows.append(("same corpus indexed, LangChain wall time / rag's", t["rag"]["vs_langchain_wall"], 1.5, "min", "x"))
+            rows.append(
+                ("same corpus indexed, LangChain wall time / rag's", t["rag"]["vs_langchain_wall"], 1.5, "min", "x")
+            )
     if "incremental" in r:
-        rows.append((f"1 of {r['incremental']['articles']} articles changed, share of full build",
-                     r["incremental"]["share_of_full"], 0.02, "max", "%"))
+        rows.append(
+            (
+                f"1 of {r['incremental']['articles']} articles changed, share of full build",
+                r["incremental"]["share_of_full"],
+                0.02,
+                "max",
+                "%",
+            )
+        )
     by = {(x["kind"], x["n"]): x for x in r.get("retrieval", [])}
     for n, limit in ((100_000, 5.0), (1_000_000, 15.0)):
         if ("clustered", n) in by:
@@ -74,9 +113,13 @@ def targets(r: dict) -> list[tuple[str, float | None, float, str, str]]:
     ld = r.get("load")
     if ld:
         top = ld[max(ld)]
-        rows.append(("8 clients through the app: answers/s (issue baseline 0.34)", top["answers_per_s"], 3 * 0.34, "min", ""))
+        rows.append(
+            ("8 clients through the app: answers/s (issue baseline 0.34)", top["answers_per_s"], 3 * 0.34, "min", "")
+        )
         rows.append(("8 clients through the app: p95", top["p95_s"], 10.0, "max", "s"))
-        rows.append(("8 clients through the app: errors or mixed-up answers", float(len(top["problems"])), 0.0, "max", ""))
+        rows.append(
+            ("8 clients through the app: errors or mixed-up answers", float(len(top["problems"])), 0.0, "max", "")
+        )
         rows.append(("8 clients through the app: server RSS", top["rss_end_mb"], 1536, "max", "MB"))
     return rows
 
@@ -88,8 +131,13 @@ def print_summary(r: dict, judged: bool) -> None:
         if value is None:
             print(f"{name:<58} {'-':>10} {target:>10g}  no measurement")
             continue
-        fmt = {"%": lambda v: f"{100 * v:.1f}", "": lambda v: f"{v:.3f}", "x": lambda v: f"{v:.2f}",
-               "s": lambda v: f"{v:.2f}", "ms": lambda v: f"{v:.2f}"}.get(unit, lambda v: f"{v:.0f}")
+        fmt = {
+            "%": lambda v: f"{100 * v:.1f}",
+            "": lambda v: f"{v:.3f}",
+            "x": lambda v: f"{v:.2f}",
+            "s": lambda v: f"{v:.2f}",
+            "ms": lambda v: f"{v:.2f}",
+        }.get(unit, lambda v: f"{v:.0f}")
         ok = value >= target if kind == "min" else value <= target
         verdict = "met" if ok else f"MISSED by {abs(value - target) / target:.0%}"
         if not judged:

@@ -15,6 +15,7 @@
 Everything runs in a temporary index and model cache: the user's ``index/`` and
 ``~/.cache/rag`` are not touched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,14 @@ def start_to_answer(generator: str, env: dict[str, str]) -> dict:
     """Seconds from launching a process to its first verified answer, measured by the parent."""
     with tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, generator, QUESTION], stdout=subprocess.PIPE,
-                                stderr=err, text=True, env=env, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, generator, QUESTION],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         report = None
         for line in proc.stdout:  # type: ignore[union-attr]
             if line.startswith("ANSWER "):
@@ -75,7 +82,9 @@ def start_to_answer(generator: str, env: dict[str, str]) -> dict:
         proc.wait()
         if report is None:
             err.seek(0)
-            raise RuntimeError(f"the {generator} process gave no answer (exit {proc.returncode}):\n{err.read()[-2000:]}")
+            raise RuntimeError(
+                f"the {generator} process gave no answer (exit {proc.returncode}):\n{err.read()[-2000:]}"
+            )
     return report
 
 
@@ -91,8 +100,12 @@ def warm(tmp: Path, env: dict[str, str], qs: list[tuple[str, list | None]]) -> d
 
     out: dict = {}
     for generator in ("packaged", "none"):
-        pipe = Pipeline(generator=generator, index_dir=Path(env["RAG_INDEX_DIR"]), cache_dir=Path(env["RAG_CACHE_DIR"]),
-                        draft_policy="never" if generator == "none" else "always")  # "packaged": SmolLM2 drafting
+        pipe = Pipeline(
+            generator=generator,
+            index_dir=Path(env["RAG_INDEX_DIR"]),
+            cache_dir=Path(env["RAG_CACHE_DIR"]),
+            draft_policy="never" if generator == "none" else "always",
+        )  # "packaged": SmolLM2 drafting
         pipe.warm_up()
         totals, first, retrieval = [], [], []
         for q, history in qs:
@@ -122,10 +135,16 @@ def run(qa: Path | None = DEV, repeat: int = 3, max_questions: int | None = None
         out["first_run"] = start_to_answer("packaged", env)  # builds the index, converts the GGUF
         seconds = [start_to_answer("packaged", env) for _ in range(repeat)]
         base = [start_to_answer("none", env) for _ in range(repeat)]
-        out["second_start"] = {"seconds": statistics.median(r["seconds"] for r in seconds),
-                               "runs": [r["seconds"] for r in seconds], "rss_mb": max(r["rss_mb"] for r in seconds)}
-        out["second_start_extractive"] = {"seconds": statistics.median(r["seconds"] for r in base),
-                                          "runs": [r["seconds"] for r in base], "rss_mb": max(r["rss_mb"] for r in base)}
+        out["second_start"] = {
+            "seconds": statistics.median(r["seconds"] for r in seconds),
+            "runs": [r["seconds"] for r in seconds],
+            "rss_mb": max(r["rss_mb"] for r in seconds),
+        }
+        out["second_start_extractive"] = {
+            "seconds": statistics.median(r["seconds"] for r in base),
+            "runs": [r["seconds"] for r in base],
+            "rss_mb": max(r["rss_mb"] for r in base),
+        }
         out["warm"] = warm(Path(tmp), env, qs)
     return out
 
@@ -135,10 +154,14 @@ def print_table(r: dict) -> None:
     g, x = w["packaged"], w["none"]
     print(f"answer latency ({r['n_questions']} questions from {r['questions']})")
     print(f"{'first run to first answer (builds index, converts GGUF)':<58} {r['first_run']['seconds']:7.2f} s")
-    print(f"{'second start to first answer, SmolLM2':<58} {s['seconds']:7.2f} s   extractive {b['seconds']:.2f} s "
-          f"({s['seconds'] / b['seconds']:.2f}x)")
-    print(f"{'warm answer p50 / p90, SmolLM2':<58} {g['p50_s']:7.2f} / {g['p90_s']:.2f} s   extractive "
-          f"{x['p50_s']:.2f} / {x['p90_s']:.2f} s, retrieval alone {w['retrieval_p50_s']:.3f} s")
+    print(
+        f"{'second start to first answer, SmolLM2':<58} {s['seconds']:7.2f} s   extractive {b['seconds']:.2f} s "
+        f"({s['seconds'] / b['seconds']:.2f}x)"
+    )
+    print(
+        f"{'warm answer p50 / p90, SmolLM2':<58} {g['p50_s']:7.2f} / {g['p90_s']:.2f} s   extractive "
+        f"{x['p50_s']:.2f} / {x['p90_s']:.2f} s, retrieval alone {w['retrieval_p50_s']:.3f} s"
+    )
     if "first_token_p50_s" in g:
         print(f"{'first streamed token p50 / p90':<58} {g['first_token_p50_s']:7.2f} / {g['first_token_p90_s']:.2f} s")
     print(f"{'peak RSS, SmolLM2 / extractive':<58} {s['rss_mb']:7.0f} / {b['rss_mb']:.0f} MB")

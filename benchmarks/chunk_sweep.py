@@ -6,6 +6,7 @@ Builds a throw-away index per size (same loader, chunker, embedder and retriever
 and prints one row per (size, overlap, mode). Follow-up questions are made standalone the same
 way the product does it, so the figures match ``rag eval``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,15 @@ def main() -> None:
         for ovl in [int(o) for o in args.overlaps.split(",")]:
             with tempfile.TemporaryDirectory() as tmp:
                 index, _ = sync_index(args.docs, IndexStore(Path(tmp)), emb, size, ovl)
-                for mode, w in [("dense", 1), ("bm25", 1), ("rrf", 1), ("rrf", 2), ("hybrid", 1), ("hybrid", 1.5), ("hybrid", 2)]:
+                for mode, w in [
+                    ("dense", 1),
+                    ("bm25", 1),
+                    ("rrf", 1),
+                    ("rrf", 2),
+                    ("hybrid", 1),
+                    ("hybrid", 1.5),
+                    ("hybrid", 2),
+                ]:
                     r = Retriever(index, emb, mode=mode, bm25_weight=w)
                     hits = {1: 0, 3: 0, 5: 0}
                     for it in items:

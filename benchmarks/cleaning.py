@@ -5,6 +5,7 @@ beside the naive loader (first line as the title, every visible line indexed) in
 
     python -m benchmarks.cleaning [--folder benchmarks/data/messy] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,12 @@ def naive(path: Path) -> tuple[str, str, list[str]]:
 
 def ours(path: Path) -> tuple[str, str, list[str], dict]:
     doc = load_document(path)
-    return doc.title, doc.text, [c.text for c in chunk_document(doc)], {
-        "label": doc.title_is_label, "author": doc.author, "date": doc.date, "pages": len(doc.page_starts)}
+    return (
+        doc.title,
+        doc.text,
+        [c.text for c in chunk_document(doc)],
+        {"label": doc.title_is_label, "author": doc.author, "date": doc.date, "pages": len(doc.page_starts)},
+    )
 
 
 def title_ok(title: str, exp: dict, text: str, is_label: bool | None) -> bool:
@@ -68,15 +73,32 @@ def measure(folder: Path, loader: str) -> dict:
             else:
                 (title, text, passages), meta = naive(path), {}
         except UnreadableFile as e:
-            rows.append({**row, "title_ok": False, "chrome_free": False, "chrome_lines_indexed": len(exp["chrome"]),
-                         "chrome_lines": len(exp["chrome"]), "kept": 0, "keep": len(exp["keep"]), "error": str(e)})
+            rows.append(
+                {
+                    **row,
+                    "title_ok": False,
+                    "chrome_free": False,
+                    "chrome_lines_indexed": len(exp["chrome"]),
+                    "chrome_lines": len(exp["chrome"]),
+                    "kept": 0,
+                    "keep": len(exp["keep"]),
+                    "error": str(e),
+                }
+            )
             continue
         indexed = [_norm(p) for p in passages]
         leaked = [c for c in exp["chrome"] if any(_norm(c) in p for p in indexed)]
         kept = [k for k in exp["keep"] if _norm(k) in _norm(text)]
-        row.update(title=title, title_ok=title_ok(title, exp, text, meta.get("label")), chrome_free=not leaked,
-                   chrome_lines_indexed=len(leaked), chrome_lines=len(exp["chrome"]), leaked=leaked,
-                   kept=len(kept), keep=len(exp["keep"]))
+        row.update(
+            title=title,
+            title_ok=title_ok(title, exp, text, meta.get("label")),
+            chrome_free=not leaked,
+            chrome_lines_indexed=len(leaked),
+            chrome_lines=len(exp["chrome"]),
+            leaked=leaked,
+            kept=len(kept),
+            keep=len(exp["keep"]),
+        )
         if loader == "rag":
             row["author_ok"] = None if not exp["author"] else _norm(meta["author"]) == _norm(exp["author"])
             row["date_ok"] = None if not exp["date"] else meta["date"] == exp["date"]
@@ -111,15 +133,33 @@ def main() -> None:
 
 
 def print_table(name: str, results: dict) -> None:
-    keys = ["files", "title_accuracy", "files_without_chrome_indexed", "chrome_lines_kept_out", "article_lines_kept",
-            "author_accuracy", "date_accuracy"]
+    keys = [
+        "files",
+        "title_accuracy",
+        "files_without_chrome_indexed",
+        "chrome_lines_kept_out",
+        "article_lines_kept",
+        "author_accuracy",
+        "date_accuracy",
+    ]
     print(f"{'figure (' + name + ')':<34}{'rag':>10}{'naive loader':>14}")
     for k in keys:
         print(f"{k:<34}{results['rag'][k]:>10}{results['naive'][k]:>14}")
     for r in results["rag"]["rows"]:
-        if not r["title_ok"] or not r["chrome_free"] or r["kept"] < r["keep"] or r.get("author_ok") is False or r.get("date_ok") is False:
-            print("  miss:", json.dumps({k: r.get(k) for k in ("file", "title", "leaked", "kept", "keep", "author_ok", "date_ok", "error")},
-                                        ensure_ascii=False))
+        if (
+            not r["title_ok"]
+            or not r["chrome_free"]
+            or r["kept"] < r["keep"]
+            or r.get("author_ok") is False
+            or r.get("date_ok") is False
+        ):
+            print(
+                "  miss:",
+                json.dumps(
+                    {k: r.get(k) for k in ("file", "title", "leaked", "kept", "keep", "author_ok", "date_ok", "error")},
+                    ensure_ascii=False,
+                ),
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ are not touched). Peak RSS is the child's own high-water mark (``wait4``).
   RAG_READER_BACKEND=torch``), i.e. the previous runtime;
 - with a ``rag serve`` running on the same index: ``rag ask`` hands the question to it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,25 +34,44 @@ QUESTION = "Which Japanese prime minister made a state visit to the White House?
 def ask(env: dict[str, str], *flags: str) -> dict:
     """Seconds from launch to exit of one ``rag ask``, and whether a server answered."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", QUESTION, *flags], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "ask", QUESTION, *flags],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"rag ask {' '.join(flags)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return {"seconds": seconds, "served": "answered by the running rag serve" in err, "answer": out.splitlines()[0] if out else ""}
+    return {
+        "seconds": seconds,
+        "served": "answered by the running rag serve" in err,
+        "answer": out.splitlines()[0] if out else "",
+    }
 
 
 def timed(env: dict[str, str], repeat: int, *flags: str) -> dict:
     runs = [ask(env, *flags) for _ in range(repeat)]
-    return {"seconds": statistics.median(r["seconds"] for r in runs), "runs": [r["seconds"] for r in runs],
-            "served": all(r["served"] for r in runs), "answer": runs[-1]["answer"]}
+    return {
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "runs": [r["seconds"] for r in runs],
+        "served": all(r["served"] for r in runs),
+        "answer": runs[-1]["answer"],
+    }
 
 
 def peak_rss_mb(env: dict[str, str], *flags: str) -> float:
     """Peak RSS of one ``rag ask`` child, from the kernel's own accounting of that child."""
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", QUESTION, *flags], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "ask", QUESTION, *flags],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     if proc.returncode != 0:
@@ -71,19 +91,32 @@ def run(repeat: int = 3) -> dict:
         shutil.copytree(ROOT / "seeds", docs)
         base = {**os.environ, "RAG_DOCS_DIR": str(docs), "RAG_CACHE_DIR": f"{tmp}/cache"}
         onnx = {**base, "RAG_INDEX_DIR": f"{tmp}/index"}
-        torch_env = {**base, "RAG_INDEX_DIR": f"{tmp}/index-torch", "RAG_EMBED_BACKEND": "torch", "RAG_READER_BACKEND": "torch"}
+        torch_env = {
+            **base,
+            "RAG_INDEX_DIR": f"{tmp}/index-torch",
+            "RAG_EMBED_BACKEND": "torch",
+            "RAG_READER_BACKEND": "torch",
+        }
         ask(onnx, "--local", "--generator", "none")  # builds the index and the ONNX exports
         ask(torch_env, "--local", "--generator", "none")
         out = {
             "extractive": timed(onnx, repeat, "--local", "--generator", "none"),
             "default": timed(onnx, repeat, "--local"),
             "torch_extractive": timed(torch_env, repeat, "--local", "--generator", "none"),
-            "rss_mb": {"default": peak_rss_mb(onnx, "--local"), "torch_extractive": peak_rss_mb(torch_env, "--local", "--generator", "none")},
+            "rss_mb": {
+                "default": peak_rss_mb(onnx, "--local"),
+                "torch_extractive": peak_rss_mb(torch_env, "--local", "--generator", "none"),
+            },
         }
         port = free_port()
         log = open(Path(tmp) / "serve.log", "w")
-        server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=onnx, cwd=tmp,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
+            env=onnx,
+            cwd=tmp,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.time() + 300
             while "ready:" not in (Path(tmp) / "serve.log").read_text(errors="replace"):
@@ -104,13 +137,19 @@ def run(repeat: int = 3) -> dict:
 def print_table(r: dict) -> None:
     t = r["torch_extractive"]["seconds"]
     print(f"rag ask from a fresh process, caches built (median of {len(r['extractive']['runs'])})")
-    print(f"{'extractive (--generator none)':<44} {r['extractive']['seconds']:6.2f} s   torch encoders: {t:.2f} s "
-          f"({t / r['extractive']['seconds']:.2f}x slower)")
+    print(
+        f"{'extractive (--generator none)':<44} {r['extractive']['seconds']:6.2f} s   torch encoders: {t:.2f} s "
+        f"({t / r['extractive']['seconds']:.2f}x slower)"
+    )
     print(f"{'default settings':<44} {r['default']['seconds']:6.2f} s")
-    print(f"{'with rag serve running':<44} {r['with_server']['seconds']:6.2f} s   answered by the server: {r['with_server']['served']}")
+    print(
+        f"{'with rag serve running':<44} {r['with_server']['seconds']:6.2f} s   answered by the server: {r['with_server']['served']}"
+    )
     m = r["rss_mb"]
-    print(f"{'peak RSS: rag ask default / torch encoders':<44} {m['default']:6.0f} / {m['torch_extractive']:.0f} MB; "
-          f"rag serve after answering {m['server']:.0f} MB")
+    print(
+        f"{'peak RSS: rag ask default / torch encoders':<44} {m['default']:6.0f} / {m['torch_extractive']:.0f} MB; "
+        f"rag serve after answering {m['server']:.0f} MB"
+    )
 
 
 def main() -> None:

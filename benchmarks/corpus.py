@@ -4,6 +4,7 @@ Articles have a headline, 4-9 paragraphs of 2-6 sentences, 8-32 words a sentence
 the bundled ones), with names, figures and dates. Words come from the bundled articles' vocabulary
 plus generated names, so tokenization and embedding costs are realistic. Deterministic per seed.
 """
+
 from __future__ import annotations
 
 import random
@@ -29,7 +30,10 @@ def article(rng: random.Random, words: list[str], names: list[str]) -> str:
         for _ in range(rng.randint(0, 3)):
             ws[rng.randrange(len(ws))] = rng.choice(names)
         if rng.random() < 0.4:
-            ws.insert(rng.randrange(len(ws)), rng.choice([f"{rng.randint(2, 98)}%", f"${rng.randint(1, 900)} billion", str(rng.randint(1950, 2030))]))
+            ws.insert(
+                rng.randrange(len(ws)),
+                rng.choice([f"{rng.randint(2, 98)}%", f"${rng.randint(1, 900)} billion", str(rng.randint(1950, 2030))]),
+            )
         return " ".join(ws).capitalize() + "."
 
     title = " ".join(rng.choice(words) for _ in range(rng.randint(5, 10))).title()

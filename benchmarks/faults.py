@@ -15,6 +15,7 @@ generation folder, its FAISS file, the renamed generation, the new ``CURRENT`` p
 - every passage's text is that span of its article in that state, and sampled vectors are the
   embeddings of their passages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,11 @@ class Report:
     failures: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{self.kills} kills in {self.rounds} rounds ({', '.join(f'{k} {v}' for k, v in sorted(self.by_trigger.items()))}); "
-                f"afterwards the old index {self.loaded_old}x, the new one {self.loaded_new}x, none yet {self.no_index}x; "
-                f"{len(self.failures)} inconsistent")
+        return (
+            f"{self.kills} kills in {self.rounds} rounds ({', '.join(f'{k} {v}' for k, v in sorted(self.by_trigger.items()))}); "
+            f"afterwards the old index {self.loaded_old}x, the new one {self.loaded_new}x, none yet {self.no_index}x; "
+            f"{len(self.failures)} inconsistent"
+        )
 
 
 def folder_state(docs: Path) -> dict[str, str]:
@@ -103,18 +106,24 @@ def _stage_seen(index_dir: Path, stage: str, before: set[str]) -> bool:
     return False
 
 
-def run_indexer(docs: Path, index_dir: Path, kill: tuple[str, float] | None = None, timeout: float = 300) -> tuple[bool, str]:
+def run_indexer(
+    docs: Path, index_dir: Path, kill: tuple[str, float] | None = None, timeout: float = 300
+) -> tuple[bool, str]:
     """Run ``rag index``; with ``kill``, SIGKILL it at that trigger. (killed?, what triggered)."""
     before = set(os.listdir(index_dir)) if index_dir.exists() else set()
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "index", "--docs", str(docs), "--index", str(index_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
     )
     t0 = time.perf_counter()
     while proc.poll() is None:
         if kill is not None:
             stage, at = kill
-            if (stage == "time" and time.perf_counter() - t0 >= at) or (stage != "time" and _stage_seen(index_dir, stage, before)):
+            if (stage == "time" and time.perf_counter() - t0 >= at) or (
+                stage != "time" and _stage_seen(index_dir, stage, before)
+            ):
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 return True, stage
@@ -127,7 +136,9 @@ def run_indexer(docs: Path, index_dir: Path, kill: tuple[str, float] | None = No
     return False, "finished"
 
 
-def check_index(index_dir: Path, allowed: dict[str, dict[str, bytes]], embedder: Embedder, rng: random.Random) -> str | None:
+def check_index(
+    index_dir: Path, allowed: dict[str, dict[str, bytes]], embedder: Embedder, rng: random.Random
+) -> str | None:
     """Which state the loadable index holds ("A"/"B"/"none"), or raise AssertionError."""
     loaded = IndexStore(index_dir).load()
     if loaded is None:
@@ -135,7 +146,9 @@ def check_index(index_dir: Path, allowed: dict[str, dict[str, bytes]], embedder:
     m = loaded.manifest
     assert len(loaded.chunks) == loaded.faiss_index.ntotal == len(loaded.vectors) == m["count"], "counts disagree"
     held = {src: meta["hash"] for src, meta in m["docs"].items()}
-    matches = [name for name, state in allowed.items() if held == {n: hashlib.sha256(d).hexdigest() for n, d in state.items()}]
+    matches = [
+        name for name, state in allowed.items() if held == {n: hashlib.sha256(d).hexdigest() for n, d in state.items()}
+    ]
     assert matches, f"the manifest's articles match no state of the folder: {sorted(held)[:5]}"
     state = allowed[matches[0]]
     texts: dict[str, str] = {}
@@ -203,8 +216,10 @@ def kill_loop(rounds: int, n_articles: int = 20, seed: int = 0, embedder: Embedd
                 report.loaded_new += 1
             else:
                 report.loaded_old += 1
-            log(f"round {r + 1}/{rounds}: {'killed at ' + trigger if killed else 'finished before the kill'}; "
-                f"index held {on_disk} -> {held}")
+            log(
+                f"round {r + 1}/{rounds}: {'killed at ' + trigger if killed else 'finished before the kill'}; "
+                f"index held {on_disk} -> {held}"
+            )
             on_disk = held
         # A completed run afterwards cleans up what the killed ones left behind, at once.
         run_indexer(docs, index_dir)

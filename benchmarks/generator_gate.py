@@ -8,6 +8,7 @@ answer, and reports how often a model-written sentence survived verification, ac
 without the generator, and the time the draft cost. The default policy (draft only when there is
 no short answer) rests on these figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,18 +41,28 @@ def main() -> None:
         g = gen.query(c.q.question)
         dt = time.perf_counter() - t0
         e = ext.query(c.q.question)
-        groups[key].append({
-            "survived": any(s.kind == "generated" for s in g.sentences),
-            "gen_ok": contains_gold(g.plain_text, c.q.answers), "ext_ok": contains_gold(e.plain_text, c.q.answers),
-            "seconds": dt,
-        })
-    print(f"{'calibration questions':<22} {'n':>4} {'draft kept':>11} {'acc. with draft':>16} {'acc. extractive':>16} {'draft p50 s':>12}")
+        groups[key].append(
+            {
+                "survived": any(s.kind == "generated" for s in g.sentences),
+                "gen_ok": contains_gold(g.plain_text, c.q.answers),
+                "ext_ok": contains_gold(e.plain_text, c.q.answers),
+                "seconds": dt,
+            }
+        )
+    print(
+        f"{'calibration questions':<22} {'n':>4} {'draft kept':>11} {'acc. with draft':>16} {'acc. extractive':>16} {'draft p50 s':>12}"
+    )
     for key, rows in groups.items():
         if not rows:
             continue
-        pct = lambda k: 100 * sum(r[k] for r in rows) / len(rows)
-        print(f"{key:<22} {len(rows):>4} {pct('survived'):>10.1f}% {pct('gen_ok'):>15.1f}% {pct('ext_ok'):>15.1f}% "
-              f"{statistics.median(r['seconds'] for r in rows):>12.2f}")
+
+        def pct(k: str, rows: list = rows) -> float:
+            return 100 * sum(r[k] for r in rows) / len(rows)
+
+        print(
+            f"{key:<22} {len(rows):>4} {pct('survived'):>10.1f}% {pct('gen_ok'):>15.1f}% {pct('ext_ok'):>15.1f}% "
+            f"{statistics.median(r['seconds'] for r in rows):>12.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ window (their ends are silently truncated, i.e. never searchable).
 Incremental: a corpus of ``--incremental-articles`` articles is indexed, one article is edited,
 and the re-sync is timed as a share of the full build.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,15 +53,22 @@ def langchain_build(docs: Path, model_path: str) -> dict:
     emb = HuggingFaceEmbeddings(model_name=model_path, model_kwargs={"device": "cpu"})
     emb.embed_query("warm up")
     t0 = time.perf_counter()
-    raw = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name}) for p in sorted(docs.glob("*.txt"))]
+    raw = [
+        Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.name})
+        for p in sorted(docs.glob("*.txt"))
+    ]
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(raw)
     FAISS.from_documents(chunks, emb)
     secs = time.perf_counter() - t0
     tok = emb._client.tokenizer
     limit = emb._client.max_seq_length
     truncated = sum(len(tok(c.page_content)["input_ids"]) > limit for c in chunks)
-    return {"seconds": secs, "passages": len(chunks), "chars": sum(len(c.page_content) for c in chunks),
-            "truncated_share": truncated / max(1, len(chunks))}
+    return {
+        "seconds": secs,
+        "passages": len(chunks),
+        "chars": sum(len(c.page_content) for c in chunks),
+        "truncated_share": truncated / max(1, len(chunks)),
+    }
 
 
 def _rates(d: dict) -> dict:
@@ -69,8 +77,13 @@ def _rates(d: dict) -> dict:
     return d
 
 
-def throughput(n_articles: int, with_langchain: bool = True, embedder: Embedder | None = None,
-               chunk_size: int = 600, chunk_overlap: int | None = None) -> dict:
+def throughput(
+    n_articles: int,
+    with_langchain: bool = True,
+    embedder: Embedder | None = None,
+    chunk_size: int = 600,
+    chunk_overlap: int | None = None,
+) -> dict:
     from rag.settings import Settings
 
     emb = embedder or Embedder()
@@ -105,7 +118,9 @@ def throughput(n_articles: int, with_langchain: bool = True, embedder: Embedder 
         runs["raw"].append(raw())
         runs["ours"].append(ours())
         for key, name in (("raw", "raw_encode"), ("ours", "encoder")):
-            out[name] = _rates({"seconds": sum(runs[key]) / 2, "passages": len(texts), "chars": chars, "runs": runs[key]})
+            out[name] = _rates(
+                {"seconds": sum(runs[key]) / 2, "passages": len(texts), "chars": chars, "runs": runs[key]}
+            )
     out["encoder"]["vs_torch_fp32"] = out["encoder"]["passages_per_s"] / out["raw_encode"]["passages_per_s"]
     out["rag"]["share_of_raw"] = out["rag"]["passages_per_s"] / out["raw_encode"]["passages_per_s"]
     if with_langchain:
@@ -131,8 +146,14 @@ def incremental(n_articles: int, embedder: Embedder | None = None) -> dict:
         t0 = time.perf_counter()
         _, report = sync_index(docs, store, emb, existing=index)
         incr = time.perf_counter() - t0
-    return {"articles": n_articles, "passages": len(index), "full_seconds": full, "seconds": incr,
-            "share_of_full": incr / full, "embedded": report.n_embedded}
+    return {
+        "articles": n_articles,
+        "passages": len(index),
+        "full_seconds": full,
+        "seconds": incr,
+        "share_of_full": incr / full,
+        "embedded": report.n_embedded,
+    }
 
 
 def ray_scaling(n_articles: int, embedder: Embedder | None = None, worker_counts: tuple[int, ...] = (1, 2)) -> dict:
@@ -160,8 +181,13 @@ def ray_scaling(n_articles: int, embedder: Embedder | None = None, worker_counts
 
         first = build("single-1")
         t0 = time.perf_counter()
-        ray.init(address="local", num_cpus=max(worker_counts), include_dashboard=False, log_to_driver=False,
-                 object_store_memory=512 * 2**20)
+        ray.init(
+            address="local",
+            num_cpus=max(worker_counts),
+            include_dashboard=False,
+            log_to_driver=False,
+            object_store_memory=512 * 2**20,
+        )
         out["ray_start_seconds"] = time.perf_counter() - t0
         try:
             for w in worker_counts:
@@ -169,8 +195,11 @@ def ray_scaling(n_articles: int, embedder: Embedder | None = None, worker_counts
         finally:
             ray.shutdown()
         last = build("single-2")
-        out["single"] = {"seconds": (first["seconds"] + last["seconds"]) / 2, "passages": first["passages"],
-                         "runs": [first["seconds"], last["seconds"]]}
+        out["single"] = {
+            "seconds": (first["seconds"] + last["seconds"]) / 2,
+            "passages": first["passages"],
+            "runs": [first["seconds"], last["seconds"]],
+        }
     for key in ["single"] + [f"ray_{w}" for w in worker_counts]:
         out[key]["passages_per_s"] = out[key]["passages"] / out[key]["seconds"]
     return out
@@ -184,11 +213,16 @@ def emb_overlap() -> int:
 
 def print_ray(r: dict) -> None:
     base = r["single"]["passages_per_s"]
-    print(f"indexing {r['articles']} generated articles ({r['single']['passages']} passages) on {r['cores']} cores, "
-          f"files to index; local Ray started once in {r['ray_start_seconds']:.1f} s (not counted)")
+    print(
+        f"indexing {r['articles']} generated articles ({r['single']['passages']} passages) on {r['cores']} cores, "
+        f"files to index; local Ray started once in {r['ray_start_seconds']:.1f} s (not counted)"
+    )
     print(f"{'build':<32} {'seconds':>8} {'passages/s':>11} {'vs single':>10}")
     rows = [("single process (baseline)", r["single"])] + [
-        (f"Ray, {k.split('_')[1]} local worker(s)", v) for k, v in r.items() if k.startswith("ray_") and isinstance(v, dict)]
+        (f"Ray, {k.split('_')[1]} local worker(s)", v)
+        for k, v in r.items()
+        if k.startswith("ray_") and isinstance(v, dict)
+    ]
     for name, x in rows:
         print(f"{name:<32} {x['seconds']:>8.2f} {x['passages_per_s']:>11.1f} {x['passages_per_s'] / base:>9.2f}x")
 
@@ -197,25 +231,34 @@ def print_throughput(r: dict) -> None:
     raw = r["raw_encode"]
     print(f"indexing {r['articles']} generated articles ({r['rag']['passages']} rag passages)")
     print(f"{'pipeline':<34} {'seconds':>8} {'passages':>9} {'passages/s':>11} {'kchars/s':>9} {'vs torch fp32':>14}")
-    rows = [("torch fp32 encode (baseline)", raw), (f"rag encoder ({r['encoder_id'].rsplit(' ', 1)[-1]})", r["encoder"]),
-            ("rag index (files to index)", r["rag"])]
+    rows = [
+        ("torch fp32 encode (baseline)", raw),
+        (f"rag encoder ({r['encoder_id'].rsplit(' ', 1)[-1]})", r["encoder"]),
+        ("rag index (files to index)", r["rag"]),
+    ]
     if "langchain" in r:
         rows.append(("LangChain tutorial pipeline", r["langchain"]))
     for name, x in rows:
-        print(f"{name:<34} {x['seconds']:>8.2f} {x['passages']:>9} {x['passages_per_s']:>11.1f} "
-              f"{x['chars_per_s'] / 1000:>9.1f} {x['passages_per_s'] / raw['passages_per_s']:>13.2f}x")
+        print(
+            f"{name:<34} {x['seconds']:>8.2f} {x['passages']:>9} {x['passages_per_s']:>11.1f} "
+            f"{x['chars_per_s'] / 1000:>9.1f} {x['passages_per_s'] / raw['passages_per_s']:>13.2f}x"
+        )
     print(f"encoder: {r['encoder']['vs_torch_fp32']:.2f}x the passages/s of torch float32 on the same passages")
     if "langchain" in r:
         g = r["rag"]
-        print(f"same corpus, wall time: LangChain {r['langchain']['seconds']:.1f} s, rag {g['seconds']:.1f} s = "
-              f"{g['vs_langchain_wall']:.2f}x faster ({g['vs_langchain_passages']:.2f}x passages/s, "
-              f"{g['vs_langchain_chars']:.2f}x chars/s); "
-              f"{r['langchain']['truncated_share']:.0%} of LangChain's passages exceed the model's 256 tokens")
+        print(
+            f"same corpus, wall time: LangChain {r['langchain']['seconds']:.1f} s, rag {g['seconds']:.1f} s = "
+            f"{g['vs_langchain_wall']:.2f}x faster ({g['vs_langchain_passages']:.2f}x passages/s, "
+            f"{g['vs_langchain_chars']:.2f}x chars/s); "
+            f"{r['langchain']['truncated_share']:.0%} of LangChain's passages exceed the model's 256 tokens"
+        )
 
 
 def print_incremental(r: dict) -> None:
-    print(f"1 of {r['articles']} articles changed: re-index {r['seconds']:.2f} s = {r['share_of_full']:.2%} of the "
-          f"full build ({r['full_seconds']:.1f} s, {r['passages']} passages); {r['embedded']} passages embedded")
+    print(
+        f"1 of {r['articles']} articles changed: re-index {r['seconds']:.2f} s = {r['share_of_full']:.2%} of the "
+        f"full build ({r['full_seconds']:.1f} s, {r['passages']} passages); {r['embedded']} passages embedded"
+    )
 
 
 def main() -> None:
@@ -224,8 +267,9 @@ def main() -> None:
     ap.add_argument("--incremental-articles", type=int, default=1000)
     ap.add_argument("--no-langchain", action="store_true")
     ap.add_argument("--json", type=Path, default=Path("benchmarks/out/indexing.json"))
-    ap.add_argument("--ray", action="store_true",
-                    help="only: single process vs Ray with 1 and 2 local workers (needs rag[ray])")
+    ap.add_argument(
+        "--ray", action="store_true", help="only: single process vs Ray with 1 and 2 local workers (needs rag[ray])"
+    )
     ap.add_argument("--ray-articles", type=int, default=600)
     args = ap.parse_args()
     emb = Embedder()

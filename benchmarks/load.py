@@ -11,6 +11,7 @@ versus after the first round. Printed: answers/s, latency p50/p95, RSS growth, f
 ``--batches`` value in one run: 1 is one question at a time (the app before batched drafting),
 8 lets up to 8 questions be answered at once with their drafts decoded in one batch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(work: Path, generator: str = "none", extra_env: dict | None = None, timeout: float = 300) -> tuple[subprocess.Popen, str, Path]:
+def start_server(
+    work: Path, generator: str = "none", extra_env: dict | None = None, timeout: float = 300
+) -> tuple[subprocess.Popen, str, Path]:
     """``python app.py`` over a private copy of the articles; returns (process, url, log file)."""
     docs = work / "docs"
     if not docs.exists():
@@ -53,9 +56,21 @@ def start_server(work: Path, generator: str = "none", extra_env: dict | None = N
     log_path = work / f"server-{port}.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--docs", str(docs), "--index", str(work / "index"),
-         "--generator", generator],
-        stdout=log, stderr=subprocess.STDOUT, cwd=work,
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(port),
+            "--docs",
+            str(docs),
+            "--index",
+            str(work / "index"),
+            "--generator",
+            generator,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=work,
         # a generator named here is meant to draft (the packaged one does not by default)
         env={**os.environ, **({"RAG_DRAFT_POLICY": "always"} if generator != "none" else {}), **(extra_env or {})},
     )
@@ -135,21 +150,34 @@ def run_load(url: str, server_pid: int, clients: int = 8, questions: int = 25) -
     wall = time.perf_counter() - t0
     rss["end"] = rss_mb(server_pid)
     return {
-        "clients": clients, "questions_each": questions, "answers": len(latencies), "seconds": wall,
-        "answers_per_s": len(latencies) / wall, "p50_s": pct(latencies, 0.5), "p95_s": pct(latencies, 0.95),
-        "rss_after_first_round_mb": rss["after_first_round"], "rss_end_mb": rss["end"],
-        "rss_growth_mb": rss["end"] - rss["after_first_round"], "problems": problems,
+        "clients": clients,
+        "questions_each": questions,
+        "answers": len(latencies),
+        "seconds": wall,
+        "answers_per_s": len(latencies) / wall,
+        "p50_s": pct(latencies, 0.5),
+        "p95_s": pct(latencies, 0.95),
+        "rss_after_first_round_mb": rss["after_first_round"],
+        "rss_end_mb": rss["end"],
+        "rss_growth_mb": rss["end"] - rss["after_first_round"],
+        "problems": problems,
     }
 
 
-def compare(clients: int = 8, questions: int = 25, generator: str = "packaged", draft_policy: str = "auto",
-            batches: tuple[int, ...] = (1, 8)) -> dict[int, dict]:
+def compare(
+    clients: int = 8,
+    questions: int = 25,
+    generator: str = "packaged",
+    draft_policy: str = "auto",
+    batches: tuple[int, ...] = (1, 8),
+) -> dict[int, dict]:
     """``run_load`` against a fresh server per ``RAG_GENERATOR_MAX_BATCH`` value, in one run."""
     results = {}
     for batch in batches:
         with tempfile.TemporaryDirectory() as tmp:
-            proc, url, _ = start_server(Path(tmp), generator, {"RAG_GENERATOR_MAX_BATCH": str(batch),
-                                                               "RAG_DRAFT_POLICY": draft_policy})
+            proc, url, _ = start_server(
+                Path(tmp), generator, {"RAG_GENERATOR_MAX_BATCH": str(batch), "RAG_DRAFT_POLICY": draft_policy}
+            )
             try:
                 results[batch] = run_load(url, proc.pid, clients, questions)
             finally:
@@ -160,15 +188,20 @@ def compare(clients: int = 8, questions: int = 25, generator: str = "packaged", 
 
 def print_compare(results: dict[int, dict], generator: str, draft_policy: str) -> None:
     for batch, r in results.items():
-        print(f"max batch {batch}: {r['clients']} clients x {r['questions_each']} questions ({generator}, draft policy "
-              f"{draft_policy}): {r['answers']} answers in {r['seconds']:.1f} s = {r['answers_per_s']:.2f}/s; latency p50 "
-              f"{r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s; server RSS {r['rss_after_first_round_mb']:.0f} -> "
-              f"{r['rss_end_mb']:.0f} MB; {len(r['problems'])} problems", flush=True)
+        print(
+            f"max batch {batch}: {r['clients']} clients x {r['questions_each']} questions ({generator}, draft policy "
+            f"{draft_policy}): {r['answers']} answers in {r['seconds']:.1f} s = {r['answers_per_s']:.2f}/s; latency p50 "
+            f"{r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s; server RSS {r['rss_after_first_round_mb']:.0f} -> "
+            f"{r['rss_end_mb']:.0f} MB; {len(r['problems'])} problems",
+            flush=True,
+        )
         for p in r["problems"]:
             print("PROBLEM:", p)
     if len(results) > 1:
         first, last = results[min(results)], results[max(results)]
-        print(f"throughput {last['answers_per_s'] / first['answers_per_s']:.2f}x, p95 {first['p95_s']:.1f} -> {last['p95_s']:.1f} s")
+        print(
+            f"throughput {last['answers_per_s'] / first['answers_per_s']:.2f}x, p95 {first['p95_s']:.1f} -> {last['p95_s']:.1f} s"
+        )
 
 
 def main() -> None:
@@ -176,14 +209,21 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--questions", type=int, default=25)
     ap.add_argument("--generator", default="packaged")
-    ap.add_argument("--draft-policy", default="always",
-                    help="always: every answer drafted by the generator (the load this measures); auto: the product default")
-    ap.add_argument("--batches", default="1,8",
-                    help="RAG_GENERATOR_MAX_BATCH values to compare in this run (1 = one question at a time, as before)")
+    ap.add_argument(
+        "--draft-policy",
+        default="always",
+        help="always: every answer drafted by the generator (the load this measures); auto: the product default",
+    )
+    ap.add_argument(
+        "--batches",
+        default="1,8",
+        help="RAG_GENERATOR_MAX_BATCH values to compare in this run (1 = one question at a time, as before)",
+    )
     ap.add_argument("--json", type=Path, default=Path("benchmarks/out/load.json"))
     args = ap.parse_args()
-    results = compare(args.clients, args.questions, args.generator, args.draft_policy,
-                      tuple(int(b) for b in args.batches.split(",")))
+    results = compare(
+        args.clients, args.questions, args.generator, args.draft_policy, tuple(int(b) for b in args.batches.split(","))
+    )
     print_compare(results, args.generator, args.draft_policy)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))

@@ -20,6 +20,7 @@ For each size: single-query latency p50/p99 (one query at a time, as a user asks
 threads the product uses), recall@10 of the product's index against the exact scan on fresh
 queries, build time, and memory (bytes of the serialized FAISS index, which is what it occupies).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,7 +76,9 @@ def index_bytes(index: faiss.Index) -> int:
     return int(faiss.serialize_index(index).nbytes)
 
 
-def timed_search(index: faiss.Index, data: np.ndarray, queries: np.ndarray, k: int = 10) -> tuple[list[float], np.ndarray]:
+def timed_search(
+    index: faiss.Index, data: np.ndarray, queries: np.ndarray, k: int = 10
+) -> tuple[list[float], np.ndarray]:
     lat, rows = [], []
     for q in queries:
         t0 = time.perf_counter()
@@ -90,7 +93,9 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def run(sizes: list[int], kinds: list[str] | None = None, n_queries: int = 200, approx_threshold: int = 50_000) -> list[dict]:
+def run(
+    sizes: list[int], kinds: list[str] | None = None, n_queries: int = 200, approx_threshold: int = 50_000
+) -> list[dict]:
     rows = []
     for kind in kinds or ["clustered"]:
         for n in sizes:
@@ -98,8 +103,13 @@ def run(sizes: list[int], kinds: list[str] | None = None, n_queries: int = 200, 
             exact = faiss.IndexFlatIP(DIM)
             exact.add(data)
             lat_e, ids_e = timed_search(exact, data, queries)
-            row = {"kind": kind, "n": n, "exact_p50_ms": 1000 * pct(lat_e, 0.5), "exact_p99_ms": 1000 * pct(lat_e, 0.99),
-                   "exact_mb": index_bytes(exact) / 1e6}
+            row = {
+                "kind": kind,
+                "n": n,
+                "exact_p50_ms": 1000 * pct(lat_e, 0.5),
+                "exact_p99_ms": 1000 * pct(lat_e, 0.99),
+                "exact_mb": index_bytes(exact) / 1e6,
+            }
             del exact
             t0 = time.perf_counter()
             product = ann.build(data, approx_threshold)
@@ -108,9 +118,14 @@ def run(sizes: list[int], kinds: list[str] | None = None, n_queries: int = 200, 
             row["nlist"] = int(getattr(product, "nlist", 0))
             row["nprobe"] = int(getattr(product, "nprobe", 0))
             lat_p, ids_p = timed_search(product, data, queries)
-            row["recall_at_10"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids_p.tolist(), ids_e.tolist())]))
-            row.update(product_p50_ms=1000 * pct(lat_p, 0.5), product_p99_ms=1000 * pct(lat_p, 0.99),
-                       product_mb=index_bytes(product) / 1e6)
+            row["recall_at_10"] = float(
+                np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids_p.tolist(), ids_e.tolist(), strict=True)])
+            )
+            row.update(
+                product_p50_ms=1000 * pct(lat_p, 0.5),
+                product_p99_ms=1000 * pct(lat_p, 0.99),
+                product_mb=index_bytes(product) / 1e6,
+            )
             rows.append(row)
             print(format_row(row), flush=True)
             del data, product
@@ -119,10 +134,12 @@ def run(sizes: list[int], kinds: list[str] | None = None, n_queries: int = 200, 
 
 def format_row(r: dict) -> str:
     probe = f" nprobe {r['nprobe']}/{r['nlist']}" if r["nlist"] else ""
-    return (f"{r['kind']:<9} {r['n']:>9,}  exact p50 {r['exact_p50_ms']:7.2f} ms p99 {r['exact_p99_ms']:7.2f} ms "
-            f"{r['exact_mb']:6.0f} MB | {r['product_index']:<26} p50 {r['product_p50_ms']:6.2f} ms "
-            f"p99 {r['product_p99_ms']:6.2f} ms recall@10 {r['recall_at_10']:.3f} {r['product_mb']:6.0f} MB "
-            f"built {r['build_s']:5.1f} s{probe}")
+    return (
+        f"{r['kind']:<9} {r['n']:>9,}  exact p50 {r['exact_p50_ms']:7.2f} ms p99 {r['exact_p99_ms']:7.2f} ms "
+        f"{r['exact_mb']:6.0f} MB | {r['product_index']:<26} p50 {r['product_p50_ms']:6.2f} ms "
+        f"p99 {r['product_p99_ms']:6.2f} ms recall@10 {r['recall_at_10']:.3f} {r['product_mb']:6.0f} MB "
+        f"built {r['build_s']:5.1f} s{probe}"
+    )
 
 
 def plot(rows: list[dict], path: Path) -> None:

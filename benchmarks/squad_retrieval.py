@@ -8,6 +8,7 @@ among the top k. For each encoder (backend:precision) and sentence overlap, one 
 recall@1/3/5 printed for dense and fused retrieval, with the passages and characters embedded and
 the embedding seconds, so a faster encoder or less overlap is only kept where recall holds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,9 @@ def recall(index, emb: Embedder, questions: list[tuple[str, str]], mode: str, we
     return {k: 100 * v / len(questions) for k, v in hits.items()}
 
 
-def run(squad: Path, n: int, encoders: list[str], overlaps: list[int], weights: list[float], chunk_size: int = 600) -> list[dict]:
+def run(
+    squad: Path, n: int, encoders: list[str], overlaps: list[int], weights: list[float], chunk_size: int = 600
+) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         docs = Path(tmp) / "docs"
@@ -58,16 +61,29 @@ def run(squad: Path, n: int, encoders: list[str], overlaps: list[int], weights: 
             emb.encode(["warm up"])
             for overlap in overlaps:
                 t0 = time.perf_counter()
-                index, _ = sync_index(docs, IndexStore(Path(tmp) / f"index-{backend}-{dtype}-{overlap}"), emb, chunk_size, overlap)
+                index, _ = sync_index(
+                    docs, IndexStore(Path(tmp) / f"index-{backend}-{dtype}-{overlap}"), emb, chunk_size, overlap
+                )
                 secs = time.perf_counter() - t0
                 chars = sum(len(c.text) for c in index.chunks)
                 for mode, w in [("dense", 1.0)] + [("hybrid", w) for w in weights]:
                     rec = recall(index, emb, questions, mode, w)
-                    row = {"encoder": spec, "overlap": overlap, "mode": mode if mode == "dense" else f"hybrid w={w:g}",
-                           "passages": len(index), "chars": chars, "index_seconds": secs, **{f"R@{k}": v for k, v in rec.items()}}
+                    row = {
+                        "encoder": spec,
+                        "overlap": overlap,
+                        "mode": mode if mode == "dense" else f"hybrid w={w:g}",
+                        "passages": len(index),
+                        "chars": chars,
+                        "index_seconds": secs,
+                        **{f"R@{k}": v for k, v in rec.items()},
+                    }
                     rows.append(row)
-                    print(f"{spec:>14} overlap {overlap} {row['mode']:>12}  " + " ".join(f"R@{k} {v:5.1f}%" for k, v in rec.items())
-                          + f"   {len(index)} passages, {chars / 1e6:.2f} M chars, indexed in {secs:.1f} s", flush=True)
+                    print(
+                        f"{spec:>14} overlap {overlap} {row['mode']:>12}  "
+                        + " ".join(f"R@{k} {v:5.1f}%" for k, v in rec.items())
+                        + f"   {len(index)} passages, {chars / 1e6:.2f} M chars, indexed in {secs:.1f} s",
+                        flush=True,
+                    )
     return rows
 
 
@@ -80,9 +96,17 @@ def main() -> None:
     ap.add_argument("--overlaps", default="0,1")
     ap.add_argument("--weights", default="1.5")
     args = ap.parse_args()
-    print(f"SQuAD v1.1 dev, {args.n} questions (seed 0), every paragraph an article (the fusion weight 1.5 was chosen on this set)")
-    run(args.squad, args.n, args.encoders.split(","), [int(o) for o in args.overlaps.split(",")],
-        [float(w) for w in args.weights.split(",")], args.chunk_size)
+    print(
+        f"SQuAD v1.1 dev, {args.n} questions (seed 0), every paragraph an article (the fusion weight 1.5 was chosen on this set)"
+    )
+    run(
+        args.squad,
+        args.n,
+        args.encoders.split(","),
+        [int(o) for o in args.overlaps.split(",")],
+        [float(w) for w in args.weights.split(",")],
+        args.chunk_size,
+    )
 
 
 if __name__ == "__main__":

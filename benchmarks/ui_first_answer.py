@@ -6,6 +6,7 @@ Starts ``app.py`` on a free loopback port over a copy of the bundled articles (i
 built, model weights cached: a second start), opens the page, asks one question and waits for the
 verified answer. Baseline in the same run: the same question through the JSON API.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         docs = Path(tmp) / "docs"
         shutil.copytree(ROOT / "seeds", docs)
-        subprocess.run([sys.executable, "-m", "rag.cli", "index", "--docs", str(docs), "--index", f"{tmp}/index"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "rag.cli", "index", "--docs", str(docs), "--index", f"{tmp}/index"],
+            check=True,
+            capture_output=True,
+        )
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         t_start = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--docs", str(docs), "--index", f"{tmp}/index",
-             "--generator", args.generator],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ},
+            [
+                sys.executable,
+                str(ROOT / "app.py"),
+                "--port",
+                str(port),
+                "--docs",
+                str(docs),
+                "--index",
+                f"{tmp}/index",
+                "--generator",
+                args.generator,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ},
         )
         for line in proc.stdout:  # type: ignore[union-attr]
             if line.startswith("ready:"):
@@ -48,13 +65,17 @@ def main() -> None:
         t_ready = time.perf_counter()
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                browser = p.chromium.launch(
+                    executable_path="/usr/bin/chromium",
+                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+                )
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{port}/")
                 page.locator("#question textarea").fill(QUESTION)
                 page.locator("#ask").click()
-                page.wait_for_function("document.querySelectorAll('#chat .kind, #chat .abstain-box').length > 0", timeout=120_000)
+                page.wait_for_function(
+                    "document.querySelectorAll('#chat .kind, #chat .abstain-box').length > 0", timeout=120_000
+                )
                 t_answer = time.perf_counter()
                 browser.close()
             from gradio_client import Client

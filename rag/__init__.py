@@ -8,6 +8,7 @@
 
 The first call builds or loads the index and the models; later calls reuse them.
 """
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,18 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 __all__ = [
-    "Answer", "Chunk", "Citation", "Document", "InvalidQuestion", "Passage", "Pipeline", "Sentence",
-    "Settings", "default_pipeline", "query", "query_stream",
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Document",
+    "InvalidQuestion",
+    "Passage",
+    "Pipeline",
+    "Sentence",
+    "Settings",
+    "default_pipeline",
+    "query",
+    "query_stream",
 ]
 __version__ = "0.1.0"
 

@@ -11,6 +11,7 @@ of its own vectors and takes the smallest ``nprobe`` whose recall@10 against an 
 ``target_recall``. Candidates are then re-scored exactly against the stored float vectors, so the
 scores downstream (fusion, thresholds) are true cosines whichever index found them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -101,7 +102,10 @@ def exact_neighbours(vectors: np.ndarray, queries: np.ndarray, k: int, block: in
 def recall_at(index: faiss.Index, vectors: np.ndarray, rows: np.ndarray, truth: np.ndarray, k: int) -> float:
     """Recall@k of ``search`` for stored vectors ``rows`` as queries, each one's own row excluded."""
     _, got = search(index, vectors, np.asarray(vectors[rows], dtype=np.float32), k + 1)
-    hits = [len((set(g) - {r}) & (set(t) - {r})) / k for g, t, r in zip(got.tolist(), truth.tolist(), rows.tolist())]
+    hits = [
+        len((set(g) - {r}) & (set(t) - {r})) / k
+        for g, t, r in zip(got.tolist(), truth.tolist(), rows.tolist(), strict=True)
+    ]
     return float(np.mean(hits))
 
 

@@ -12,12 +12,14 @@ spaCy's English pipeline (named entities and the dependency parse), not by regex
 These become two features of the answer scorer (``rag.scoring``); whether they help is measured by
 an ablation on held-out SQuAD titles (README), not assumed.
 """
+
 from __future__ import annotations
 
 import sys
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TIME = frozenset({"DATE", "TIME"})
@@ -36,6 +38,7 @@ def _import_spacy() -> None:
     importing torch for real) and torch is not loaded already (then it costs nothing)."""
     if "thinc" in sys.modules or "torch" in sys.modules or threading.active_count() > 1:
         import spacy
+
         return
     sys.modules["torch"] = None  # type: ignore[assignment]
     try:
@@ -45,7 +48,7 @@ def _import_spacy() -> None:
 
 
 @lru_cache(maxsize=1)
-def nlp():
+def nlp() -> Any:
     """The packaged spaCy English pipeline (en_core_web_sm 3.8 from PyPI), loaded once."""
     with _lock:
         _import_spacy()
@@ -84,12 +87,14 @@ def question_type(question: str) -> QuestionType:
     return QuestionType(None)
 
 
-def type_features(qtype: QuestionType, sentences: list[str], spans: list[tuple[int, int] | None]) -> list[tuple[float, float]]:
+def type_features(
+    qtype: QuestionType, sentences: list[str], spans: list[tuple[int, int] | None]
+) -> list[tuple[float, float]]:
     """(type match, counted-noun match) for each sentence's span (offsets relative to the sentence)."""
     if qtype.labels is None:
         return [(UNKNOWN, UNKNOWN)] * len(sentences)
     out = []
-    for doc, span in zip(nlp().pipe(sentences), spans):
+    for doc, span in zip(nlp().pipe(sentences), spans, strict=True):
         if span is None:
             out.append((0.0, 0.0 if qtype.counted else UNKNOWN))
             continue

@@ -4,6 +4,7 @@ An upload is accepted only if it is a supported type, within the size limit, rea
 and not already in the collection (same content hash). It is written atomically inside the
 articles folder under a sanitized name; nothing already indexed is touched.
 """
+
 from __future__ import annotations
 
 import os

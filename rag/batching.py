@@ -15,6 +15,7 @@ one, though (each first retrieves and scores its evidence, in turn), so a questi
 says so when it starts (``expect``); a free decoder waits for the drafts it was promised, up to
 ``gather_wait`` seconds, instead of starting a batch of one just before seven more arrive.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +77,18 @@ class Ticket:
 class BatchDecoder:
     """Owns the model's decoding: ``submit`` a tokenized prompt, read its ``pieces``."""
 
-    def __init__(self, model, decode: Callable[[list[int]], str], eos_ids: set[int], pad_id: int,
-                 max_batch: int = 8, stop: str = "\n", repetition_penalty: float = 1.1,
-                 prefix: tuple | None = None, gather_wait: float = 1.0) -> None:
+    def __init__(
+        self,
+        model: Any,
+        decode: Callable[[list[int]], str],
+        eos_ids: set[int],
+        pad_id: int,
+        max_batch: int = 8,
+        stop: str = "\n",
+        repetition_penalty: float = 1.1,
+        prefix: tuple | None = None,
+        gather_wait: float = 1.0,
+    ) -> None:
         self.model = model
         self.decode = decode  # token ids -> text (thread-confined to the worker)
         self.eos_ids = eos_ids
@@ -143,7 +154,7 @@ class BatchDecoder:
                         r.done = True
 
     # --- one batch ---------------------------------------------------------------------------
-    def _prefill(self, batch: list[DraftRequest]):
+    def _prefill(self, batch: list[DraftRequest]) -> tuple[Any, Any, Any]:
         """Logits of each prompt's last position and the KV cache, prompts left-padded."""
         import torch
 
@@ -158,13 +169,13 @@ class BatchDecoder:
         ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for i, r in enumerate(batch):
-            ids[i, width - len(r.ids):] = torch.tensor(r.ids)
-            mask[i, width - len(r.ids):] = 1
+            ids[i, width - len(r.ids) :] = torch.tensor(r.ids)
+            mask[i, width - len(r.ids) :] = 1
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
         return out.logits[:, -1, :], out.past_key_values, mask
 
-    def _penalize(self, logits, seen):
+    def _penalize(self, logits: Any, seen: Any) -> Any:
         """transformers' repetition penalty: a token already in the sequence is made less likely."""
         import torch
 
@@ -192,9 +203,10 @@ class BatchDecoder:
                 if all(r.done for r in batch) or step == steps - 1:
                     break
                 mask = torch.cat([mask, torch.ones((len(batch), 1), dtype=mask.dtype)], dim=1)
-                pos = (mask.sum(-1, keepdim=True) - 1)
-                out = self.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos,
-                                 past_key_values=past, use_cache=True)
+                pos = mask.sum(-1, keepdim=True) - 1
+                out = self.model(
+                    input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True
+                )
                 logits, past = out.logits[:, -1, :], out.past_key_values
         for r in batch:
             self._finish(r)
@@ -214,7 +226,7 @@ class BatchDecoder:
         if cut >= 0:
             text = text[: cut + len(self.stop)]
         if not text.endswith("\ufffd") and len(text) > len(r.sent):  # never half a character
-            r.out.put(text[len(r.sent):])
+            r.out.put(text[len(r.sent) :])
             r.sent = text
         if cut >= 0 or len(r.generated) >= r.max_new_tokens:
             self._finish(r)

@@ -16,6 +16,7 @@ followed by prose). An article without one gets a label: its first clause, at mo
 characters. Dateline and byline become the article's date and author. How well this works is
 measured on made-up messy files (``benchmarks/cleaning.py``), not only on the bundled articles.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,11 +39,17 @@ _DATE_WORD = re.compile(
     r"a\.?m|p\.?m|[a-z]{2,4}t|utc|gmt|at|on|of|updated|published|posted|last|modified|date|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|"
     r"\d{4}-\d{2}-\d{2}(?:t[\d:.z+-]+)?)$"
 )
-_HAS_DATE = re.compile(rf"\b(?:{_MONTHS})\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b", re.IGNORECASE)
-_HAS_FULL_DATE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} (?:{_MONTHS})\.? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b", re.IGNORECASE
+_HAS_DATE = re.compile(
+    rf"\b(?:{_MONTHS})\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b", re.IGNORECASE
 )
-_BYLINE = re.compile(r"^(?:by|written by|words by|story by|reporting by|posted by|published by)\s+(?P<rest>[A-Z][^.!?]{1,80})$", re.IGNORECASE)
+_HAS_FULL_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}} (?:{_MONTHS})\.? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(?:by|written by|words by|story by|reporting by|posted by|published by)\s+(?P<rest>[A-Z][^.!?]{1,80})$",
+    re.IGNORECASE,
+)
 # Standard widgets and prompts of news sites and blog themes, matched against a whole line
 # (lower-cased, punctuation and counts removed). Generic site furniture, not article content.
 _WIDGETS = re.compile(
@@ -75,7 +82,9 @@ _PROMPTS = re.compile(
 )
 _TOC_ITEM = re.compile(r"^(?:[-*•]\s*)?(?:\d+(?:\.\d+)*[.)]?\s+)(.{3,160})$")
 _SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+")
-_LOCATION_DATELINE = re.compile(r"^[A-Z][A-Za-z.' -]{1,40}(?:, [A-Z][A-Za-z.' -]{1,40})?(?:\s*\([^)]{1,30}\))?\s*(?:–|—|-{1,2})\s+")
+_LOCATION_DATELINE = re.compile(
+    r"^[A-Z][A-Za-z.' -]{1,40}(?:, [A-Z][A-Za-z.' -]{1,40})?(?:\s*\([^)]{1,30}\))?\s*(?:–|—|-{1,2})\s+"
+)
 
 
 @dataclass
@@ -126,7 +135,7 @@ def byline_author(line: str) -> str | None:
         if not (w[:1].isupper() or w in ("de", "van", "von", "bin", "al", "da", "del", "la", "le")):
             break
         names.append(w)
-        if len(names) >= 2 and _looks_like_role(rest.split()[len(names):]):
+        if len(names) >= 2 and _looks_like_role(rest.split()[len(names) :]):
             break
     name = " ".join(names[:4]).strip()
     return name or None
@@ -213,13 +222,17 @@ def strip_chrome(lines: list[str]) -> Cleaned:
             if echoed >= len(run) / 2:
                 drop.update(run)
         run = []
+
     # The footer block: from the first chrome line after the last sentence of prose, when nothing
     # after it is prose; and a trailing run of short, unpunctuated lines (share buttons, tags).
     def prose(i: int) -> bool:
         line = lines[i].strip()
         n = len(_words(line))
-        return i not in drop and not _PROMPTS.search(line) and (
-            n >= PROSE_WORDS or n >= SENTENCE_WORDS and line.endswith((".", "!", "?", "”", '"', ")")))
+        return (
+            i not in drop
+            and not _PROMPTS.search(line)
+            and (n >= PROSE_WORDS or n >= SENTENCE_WORDS and line.endswith((".", "!", "?", "”", '"', ")")))
+        )
 
     prose_lines = [i for i in content if prose(i)]
     last_prose = prose_lines[-1] if prose_lines else -1

@@ -5,6 +5,7 @@ packed up to ``size`` characters, with the last ``overlap`` sentences repeated a
 next passage so that a fact spanning a boundary is still whole in one of them. Each passage keeps
 character offsets into the cleaned article: ``document.text[c.start:c.end] == c.text``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,11 +76,21 @@ def chunk_document(doc: Document, size: int = 600, overlap: int = 1) -> list[Chu
             j += 1
         start, end = sents[i][0], sents[j - 1][1]
         text = doc.text[start:end]
-        chunks.append(Chunk(
-            chunk_id(doc.source, text), doc.source, doc.title, text, start, end, doc.author, doc.date,
-            _pages(doc, start, end), tuple(b - start for b in doc.page_starts if start < b < end),
-            _table_rows(doc, start, end),
-        ))
+        chunks.append(
+            Chunk(
+                chunk_id(doc.source, text),
+                doc.source,
+                doc.title,
+                text,
+                start,
+                end,
+                doc.author,
+                doc.date,
+                _pages(doc, start, end),
+                tuple(b - start for b in doc.page_starts if start < b < end),
+                _table_rows(doc, start, end),
+            )
+        )
         if j >= len(sents):
             break
         # Repeat the last `overlap` sentences, but always move forward by at least one.
@@ -95,7 +106,9 @@ def _pages(doc: Document, start: int, end: int) -> tuple[int, int] | None:
 def _table_rows(doc: Document, start: int, end: int) -> tuple:
     return tuple(
         (r.start - start, r.end - start, t.header, r.cells)
-        for t in doc.tables for r in t.rows if start <= r.start and r.end <= end
+        for t in doc.tables
+        for r in t.rows
+        if start <= r.start and r.end <= end
     )
 
 

@@ -1,13 +1,21 @@
 """The ``rag`` command line: index articles, ask questions, evaluate on a QA set, serve the chat."""
+
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+    from rag.types import Answer
+
+T = TypeVar("T")
 
 app = typer.Typer(
     add_completion=False,
@@ -41,8 +49,13 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def make_pipeline(docs: Path | None = None, index: Path | None = None, generator: str | None = None,
-                  embedder: str | None = None, **more: object):
+def make_pipeline(
+    docs: Path | None = None,
+    index: Path | None = None,
+    generator: str | None = None,
+    embedder: str | None = None,
+    **more: object,
+) -> Pipeline:
     from rag.pipeline import Pipeline
 
     overrides = {
@@ -55,7 +68,7 @@ def make_pipeline(docs: Path | None = None, index: Path | None = None, generator
     return _guard(lambda: Pipeline(**overrides))
 
 
-def _guard(fn):
+def _guard(fn: Callable[[], T]) -> T:
     """Known failures become one clear line and a non-zero exit, never a traceback."""
     from rag.embedding import ModelLoadError
     from rag.index import IndexError_
@@ -74,10 +87,15 @@ def index_cmd(
     docs: DocsOpt = None,
     index: IndexOpt = None,
     embedder: EmbOpt = None,
-    ray: Annotated[str | None, typer.Option(
-        "--ray", metavar="[ADDRESS]",
-        help="Load, chunk and embed on a Ray cluster: ADDRESS of a running one ('auto', 'ray://head:10001'); "
-             "without it, a local Ray with one worker per core. Needs rag[ray].")] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Load, chunk and embed on a Ray cluster: ADDRESS of a running one ('auto', 'ray://head:10001'); "
+            "without it, a local Ray with one worker per core. Needs rag[ray].",
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Ray workers (default: one per CPU).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
@@ -92,7 +110,7 @@ def index_cmd(
     typer.echo(f"{report.summary()} -> {pipe.settings.index_dir} ({len(pipe.index)} passages)")
 
 
-def print_answer(ans, show_sources: bool = True) -> None:
+def print_answer(ans: Answer, show_sources: bool = True) -> None:
     if ans.parts and not ans.abstained:
         for part in ans.parts:
             typer.secho(part.question, dim=True)
@@ -122,7 +140,9 @@ def ask_cmd(
     generator: GenOpt = None,
     top_k: TopKOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
-    local: Annotated[bool, typer.Option("--local", help="Answer in this process even when a `rag serve` is running.")] = False,
+    local: Annotated[
+        bool, typer.Option("--local", help="Answer in this process even when a `rag serve` is running.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Answer one question from the articles, then list the numbered sources.
@@ -139,7 +159,9 @@ def ask_cmd(
         print_answer(ans)
 
 
-def _ask_server(question: str, docs: Path | None, index: Path | None, generator: str | None, top_k: int | None):
+def _ask_server(
+    question: str, docs: Path | None, index: Path | None, generator: str | None, top_k: int | None
+) -> Answer | None:
     """The running server's Answer, or None when there is none for these settings (or it failed)."""
     from rag.remote import ask_server, find_server
     from rag.settings import Settings
@@ -168,11 +190,20 @@ def eval_cmd(
     docs: DocsOpt = None,
     index: IndexOpt = None,
     generator: GenOpt = None,
-    squad: Annotated[Path | None, typer.Option("--squad", help="SQuAD v1.1 JSON: run the open-setting test titles instead.", dir_okay=False)] = None,
-    part: Annotated[str, typer.Option("--part", help="Split part for --squad: test (default), calibration, fusion.")] = "test",
+    squad: Annotated[
+        Path | None,
+        typer.Option("--squad", help="SQuAD v1.1 JSON: run the open-setting test titles instead.", dir_okay=False),
+    ] = None,
+    part: Annotated[
+        str, typer.Option("--part", help="Split part for --squad: test (default), calibration, fusion.")
+    ] = "test",
     n: Annotated[int, typer.Option("--n", help="With --squad: questions of each kind (0 = all).")] = 150,
-    followups: Annotated[int, typer.Option("--followups", help="With --squad: follow-up pairs to ask (0 = none).")] = 100,
-    multipart: Annotated[int, typer.Option("--multipart", help="With --squad: two-part questions to ask (0 = none).")] = 100,
+    followups: Annotated[
+        int, typer.Option("--followups", help="With --squad: follow-up pairs to ask (0 = none).")
+    ] = 100,
+    multipart: Annotated[
+        int, typer.Option("--multipart", help="With --squad: two-part questions to ask (0 = none).")
+    ] = 100,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print one row per question.")] = False,
 ) -> None:
     """Run every question through rag.query and print the figures of the eval README.
@@ -225,7 +256,14 @@ def eval_cmd(
 
 
 def _squad_eval(
-    squad: Path, part: str, n: int, followups: int, multipart: int, generator: str | None, out: Path | None, verbose: bool
+    squad: Path,
+    part: str,
+    n: int,
+    followups: int,
+    multipart: int,
+    generator: str | None,
+    out: Path | None,
+    verbose: bool,
 ) -> None:
     from rag.settings import default_cache_dir
     from rag.squad_eval import make_cases, open_pipeline, run, run_followups, run_multipart

@@ -10,7 +10,10 @@ part after its wh-phrase. A later part that refers back ("who designed it?") is 
 earlier parts as conversation history, so the follow-up rewrite can resolve the pronoun.
 How much this gains is measured on SQuAD test titles (``rag eval --squad … --multipart N``).
 """
+
 from __future__ import annotations
+
+from typing import Any
 
 from rag.answer_types import nlp
 
@@ -42,7 +45,9 @@ def split_question(question: str) -> list[str]:
             toks.pop()
         parts.append("".join(tok.text_with_ws for tok in toks).strip())
     first = doc[: starts[0]]
-    rest_of_first = [tok for tok in first if tok.tag_ not in WH_TAGS and not tok.is_punct and tok.lower_ not in CONJUNCTIONS]
+    rest_of_first = [
+        tok for tok in first if tok.tag_ not in WH_TAGS and not tok.is_punct and tok.lower_ not in CONJUNCTIONS
+    ]
     out = []
     for part in parts:
         words = part.split()
@@ -57,7 +62,7 @@ def split_question(question: str) -> list[str]:
     return out if len(out) > 1 else [question]
 
 
-def _wh_phrase_len(span) -> int:
+def _wh_phrase_len(span: Any) -> int:
     """How many non-wh words of the first part belong to its wh-phrase ("which city" -> 1)."""
     toks = list(span)
     for i, tok in enumerate(toks):

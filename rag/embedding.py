@@ -8,6 +8,7 @@ about twice the passages/s of torch float32 with SQuAD retrieval recall unchange
 README, ``benchmarks/indexing.py``), and no torch import at query time. ``backend="torch"``
 runs sentence-transformers itself (float32, or bfloat16 where the CPU has it natively).
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +70,7 @@ DTYPES = {"onnx": ("auto", "float32", "int8"), "torch": ("auto", "float32", "bfl
 BEST_BATCH = {"onnx": 1, "torch": 32}
 
 
-def export_sentence_encoder(path: str):
+def export_sentence_encoder(path: str) -> Callable[[Path], dict]:
     """An ``export(folder)`` for ``rag.onnx_models.cached_export``: the transformer body of a
     sentence-transformers model, its fast tokenizer and its pooling."""
     from rag.onnx_models import OnnxExportError, export_transformer
@@ -77,24 +79,40 @@ def export_sentence_encoder(path: str):
         from sentence_transformers import SentenceTransformer
 
         with MODEL_LOAD_LOCK:
-            st = SentenceTransformer(path, device="cpu", trust_remote_code=False, model_kwargs={"use_safetensors": True})
+            st = SentenceTransformer(
+                path, device="cpu", trust_remote_code=False, model_kwargs={"use_safetensors": True}
+            )
         modules = list(st)
         auto = getattr(modules[0], "auto_model", None)
         pooling = next((getattr(m, "pooling_mode", None) for m in modules if hasattr(m, "pooling_mode")), None)
         if auto is None or pooling not in ("mean", "cls") or len(modules) > 3:
-            raise OnnxExportError(f"{path}: only transformer + mean/cls pooling models export to ONNX "
-                                  f"(this one: {[type(m).__name__ for m in modules]}, pooling {pooling!r}); "
-                                  "set RAG_EMBED_BACKEND=torch")
-        meta = export_transformer(auto, st.tokenizer, (["a short text", "and a slightly longer one here"],),
-                                  ["last_hidden_state"], folder, "RAG_EMBED_BACKEND")
+            raise OnnxExportError(
+                f"{path}: only transformer + mean/cls pooling models export to ONNX "
+                f"(this one: {[type(m).__name__ for m in modules]}, pooling {pooling!r}); "
+                "set RAG_EMBED_BACKEND=torch"
+            )
+        meta = export_transformer(
+            auto,
+            st.tokenizer,
+            (["a short text", "and a slightly longer one here"],),
+            ["last_hidden_state"],
+            folder,
+            "RAG_EMBED_BACKEND",
+        )
         dim = (getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()
         return {**meta, "pooling": pooling, "max_length": int(st.max_seq_length), "dim": int(dim)}
 
     return export
 
 
-def _spread(texts: list[str], batch_size: int, workers: int, dim: int, show_progress: bool,
-            embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+def _spread(
+    texts: list[str],
+    batch_size: int,
+    workers: int,
+    dim: int,
+    show_progress: bool,
+    embed: Callable[[list[str]], np.ndarray],
+) -> np.ndarray:
     """``embed`` over batches of ``texts`` (longest first, so a batch holds little padding), each
     of up to ``workers`` threads taking the next batch; the first error is re-raised here."""
     from tqdm.auto import tqdm
@@ -140,8 +158,16 @@ class Embedder:
     float32 here, mean cosine 0.994 to its vectors, SQuAD recall within the README's figures);
     on torch, bfloat16 where the CPU has it natively (1.8x float32, cosine 0.99998)."""
 
-    def __init__(self, name: str = "packaged", batch_size: int | None = None, device: str = "cpu", dtype: str = "auto",
-                 backend: str = "onnx", cache_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "packaged",
+        batch_size: int | None = None,
+        device: str = "cpu",
+        dtype: str = "auto",
+        backend: str = "onnx",
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.name = name
         # Cores to encode on (one model call per core); default: this machine's, up to MAX_WORKERS.
         # A Ray worker passes the CPUs Ray gave it.
@@ -172,7 +198,7 @@ class Embedder:
         self.memo_size = 20_000  # sentence vectors kept (~31 MB at dim 384)
 
     @cached_property
-    def onnx(self):
+    def onnx(self) -> tuple[Any, Any, dict]:
         """(session, tokenizer, meta) of the cached ONNX export."""
         from tokenizers import Tokenizer
 
@@ -191,7 +217,7 @@ class Embedder:
         return sess, tok, exported.meta
 
     @cached_property
-    def model(self):
+    def model(self) -> Any:
         """The sentence-transformers model (torch backend only)."""
         from sentence_transformers import SentenceTransformer
 
@@ -296,12 +322,12 @@ class Embedder:
         if missing:
             fresh = self.encode(missing, batch_size=batch_size)
             with self._memo_lock:
-                for t, v in zip(missing, fresh):
+                for t, v in zip(missing, fresh, strict=True):
                     self._memo[t] = v
                 while len(self._memo) > self.memo_size:
                     self._memo.popitem(last=False)
                 found = {t: self._memo.get(t) for t in texts}
-            for t, v in zip(missing, fresh):  # evicted meanwhile (huge batch): use what we computed
+            for t, v in zip(missing, fresh, strict=True):  # evicted meanwhile (huge batch): use what we computed
                 if found[t] is None:
                     found[t] = v
         else:

@@ -4,6 +4,7 @@ The figures must agree with the reference scorer, so normalization, overlap and 
 follow it exactly. Retrieval recall@k uses the same 60%-of-evidence-words coverage as
 ``citation_hit``, over the top-k retrieved passages.
 """
+
 from __future__ import annotations
 
 import json

@@ -10,6 +10,7 @@
    ``--short-precision`` of the time.
 The result is written to ``rag/data/answer_scorer.json`` with these figures beside it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,18 +18,22 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.scoring import FEATURES, SCORER_FILE, candidate_features, fit, read_candidates
+from rag.scoring import FEATURES, SCORER_FILE, Scorer, candidate_features, fit, read_candidates
 from rag.settings import default_cache_dir
 from rag.squad_eval import Case, contains_gold, make_cases, open_pipeline
 from rag.train_reader import DEFAULT_SQUAD
 
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
 log = logging.getLogger("rag.fit_scorer")
 
 
-def gather_rows(pipe, cases: list[Case]) -> list[dict]:
+def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
     """Per question: its candidates' features, labels, and reader spans (no scorer involved)."""
     out = []
     t0 = time.time()
@@ -62,7 +67,9 @@ def _decode(rows: list[dict]) -> list[dict]:
     return out
 
 
-def choose_thresholds(scorer, rows: list[dict], max_false: float, short_precision: float, max_short_words: int) -> dict:
+def choose_thresholds(
+    scorer: Scorer, rows: list[dict], max_false: float, short_precision: float, max_short_words: int
+) -> dict:
     top = []
     for r in rows:
         if len(r["x"]) == 0:
@@ -70,21 +77,27 @@ def choose_thresholds(scorer, rows: list[dict], max_false: float, short_precisio
             continue
         p = scorer.probability(r["x"])
         i = int(np.argmax(p))
-        top.append((r["kind"], float(p[i]), bool(r["y"][i]), bool(r["span_hit"][i]), int(r["words"][i]), float(r["x"][i][0])))
+        top.append(
+            (r["kind"], float(p[i]), bool(r["y"][i]), bool(r["span_hit"][i]), int(r["words"][i]), float(r["x"][i][0]))
+        )
     ans = [t for t in top if t[0] == "answerable"]
     probs = sorted(t[1] for t in ans)
     k = int(np.floor(max_false * len(probs)))
     refuse_below = probs[k] - 1e-9 if k < len(probs) else probs[-1]
     refuse_below = float(max(refuse_below, 0.0))
-    shown = sorted([(t[5], t[3]) for t in ans if t[1] >= refuse_below and 0 < t[4] <= max_short_words], key=lambda x: -x[0])
+    shown = sorted(
+        [(t[5], t[3]) for t in ans if t[1] >= refuse_below and 0 < t[4] <= max_short_words], key=lambda x: -x[0]
+    )
     short_above, hits = float("inf"), 0
     for n, (m, hit) in enumerate(shown, 1):  # lowest margin whose shown spans keep the precision
         hits += hit
         if hits / n >= short_precision:
             short_above = m
+
     def rate(kind: str) -> float:
         xs = [t[1] < refuse_below for t in top if t[0] == kind]
         return round(100 * sum(xs) / max(1, len(xs)), 1)
+
     answered = [t for t in ans if t[1] >= refuse_below]
     return {
         "refuse_below": refuse_below,
@@ -94,7 +107,9 @@ def choose_thresholds(scorer, rows: list[dict], max_false: float, short_precisio
             "refused_other_title": rate("other_title"),
             "refused_near_miss": rate("near_miss"),
             "sentence_p@1": round(100 * np.mean([t[2] for t in ans]), 1),
-            "short_shown": round(100 * np.mean([0 < t[4] <= max_short_words and t[5] >= short_above for t in answered]), 1),
+            "short_shown": round(
+                100 * np.mean([0 < t[4] <= max_short_words and t[5] >= short_above for t in answered]), 1
+            ),
         },
     }
 
@@ -124,7 +139,9 @@ def main() -> None:
         fusion = gather_rows(pipe, make_cases(a.squad, "fusion", a.n))
         calib = gather_rows(pipe, make_cases(a.squad, "calibration", a.n))
         max_short_words = pipe.settings.max_short_words
-        cache.write_text(json.dumps({"fusion": _encode(fusion), "calibration": _encode(calib), "max_short_words": max_short_words}))
+        cache.write_text(
+            json.dumps({"fusion": _encode(fusion), "calibration": _encode(calib), "max_short_words": max_short_words})
+        )
     x = np.concatenate([r["x"] for r in fusion if len(r["x"])])
     y = np.concatenate([r["y"] for r in fusion if len(r["x"])])
     drop = {f for f in a.without.split(",") if f}
@@ -132,9 +149,13 @@ def main() -> None:
     chosen = choose_thresholds(scorer, calib, a.max_false_refusals, a.short_precision, max_short_words)
     scorer.refuse_below, scorer.short_above = chosen["refuse_below"], chosen["short_above"]
     scorer.info = {
-        "fitted_on": "SQuAD v1.1 dev, fusion titles (rag/data/squad_split.json)", "rows": len(y), "positives": int(y.sum()),
-        "thresholds_on": "calibration titles", "max_false_refusals": a.max_false_refusals,
-        "short_precision": a.short_precision, **chosen["calibration"],
+        "fitted_on": "SQuAD v1.1 dev, fusion titles (rag/data/squad_split.json)",
+        "rows": len(y),
+        "positives": int(y.sum()),
+        "thresholds_on": "calibration titles",
+        "max_false_refusals": a.max_false_refusals,
+        "short_precision": a.short_precision,
+        **chosen["calibration"],
     }
     scorer.save(a.out)
     print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})

@@ -5,6 +5,7 @@ de-quantizes GGUF on every load (~18 s here), so the converted weights are cache
 ``<cache_dir>/models/<sha256 of the file>/`` and later starts load those in well under a second.
 Whatever the model writes is a *draft*: ``rag.grounding`` verifies it before anyone sees it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,14 +19,20 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError
 from rag.settings import default
 
+if TYPE_CHECKING:
+    from rag.batching import BatchDecoder, Ticket
+
 log = logging.getLogger(__name__)
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-CACHE_LAYOUT = "v2"  # bump when the converted-weights folder changes shape (v2: tied weights saved once, see _save_weights)
+CACHE_LAYOUT = (
+    "v2"  # bump when the converted-weights folder changes shape (v2: tied weights saved once, see _save_weights)
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _save_weights(model, path: Path) -> None:
+def _save_weights(model: Any, path: Path) -> None:
     """The weights as safetensors, tied ones once under the name ``from_pretrained`` loads them
     from (SmolLM2's output layer *is* its embedding table). transformers' own ``save_pretrained``
     refuses models loaded from GGUF, and a plain dump may keep the other name, which loads fine
@@ -108,17 +115,22 @@ def _save_weights(model, path: Path) -> None:
     save_file(state, str(path), metadata={"format": "pt"})
 
 
-def _tie_output_layer(model) -> None:
+def _tie_output_layer(model: Any) -> None:
     """A model whose config ties its output layer to its embedding table must have them be one
     tensor: if loading left them apart, the output layer is random and every token is noise."""
     config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     out, emb = model.get_output_embeddings(), model.get_input_embeddings()
-    if getattr(config, "tie_word_embeddings", False) and out is not None and emb is not None and out.weight is not emb.weight:
+    if (
+        getattr(config, "tie_word_embeddings", False)
+        and out is not None
+        and emb is not None
+        and out.weight is not emb.weight
+    ):
         log.warning("the generator's output layer was not tied to its embedding table; tying it")
         out.weight = emb.weight
 
 
-def _int8_linear_layers(model):
+def _int8_linear_layers(model: Any) -> Any:
     """Linear layers with int8 weights, activations quantized on the fly (PyTorch dynamic
     quantization, fbgemm kernels). Decoding is memory-bound: a quarter of the bytes per token is
     1.9x the tokens/s of float32 for SmolLM2 on 2 AVX2 cores, prefill 1.5x faster; the drafts are
@@ -199,14 +211,16 @@ class Generator:
         digest = _remembered_digest(gguf, self.cache_dir / "models" / "digests.json")
         return self.cache_dir / "models" / f"{digest}-{CACHE_LAYOUT}"
 
-    def _load_gguf(self):
+    def _load_gguf(self) -> tuple[Any, Any]:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         cached = self._converted_dir()
         if (cached / "model.safetensors").is_file() and (cached / "config.json").is_file():
             try:
                 tok = AutoTokenizer.from_pretrained(str(cached))
-                model = AutoModelForCausalLM.from_pretrained(str(cached), dtype=self._torch_dtype(), use_safetensors=True)
+                model = AutoModelForCausalLM.from_pretrained(
+                    str(cached), dtype=self._torch_dtype(), use_safetensors=True
+                )
                 self.loaded_from = f"cache {cached}"
                 return tok, model
             except Exception as e:  # noqa: BLE001 - a broken cache is rebuilt, not fatal
@@ -233,7 +247,7 @@ class Generator:
             shutil.rmtree(tmp, ignore_errors=True)
         return tok, model.to(self._torch_dtype())
 
-    def _torch_dtype(self):
+    def _torch_dtype(self) -> Any:
         import torch
 
         try:
@@ -255,7 +269,10 @@ class Generator:
                         # safetensors only (a pickled checkpoint can run code), no model-supplied code
                         tok = AutoTokenizer.from_pretrained(self.source.location, trust_remote_code=False)
                         model = AutoModelForCausalLM.from_pretrained(
-                            self.source.location, dtype=self._torch_dtype(), use_safetensors=True, trust_remote_code=False
+                            self.source.location,
+                            dtype=self._torch_dtype(),
+                            use_safetensors=True,
+                            trust_remote_code=False,
                         )
                         self.loaded_from = self.source.label
                 _tie_output_layer(model)
@@ -275,7 +292,7 @@ class Generator:
                 self.prepare_prefix(self.system_prompt)
             self._decoder = self._make_decoder()
 
-    def _make_decoder(self):
+    def _make_decoder(self) -> BatchDecoder:
         from rag.batching import BatchDecoder
 
         tok, model = self._tokenizer, self._model
@@ -287,8 +304,16 @@ class Generator:
                 return tok.decode(ids, skip_special_tokens=True)
 
         # One paragraph is the answer; what small models add after it is chatter: stop at "\n".
-        return BatchDecoder(model, decode, eos_ids, tok.pad_token_id,
-                            max_batch=self.max_batch, stop="\n", repetition_penalty=1.1, prefix=self._prefix)
+        return BatchDecoder(
+            model,
+            decode,
+            eos_ids,
+            tok.pad_token_id,
+            max_batch=self.max_batch,
+            stop="\n",
+            repetition_penalty=1.1,
+            prefix=self._prefix,
+        )
 
     def load_async(self) -> None:
         """Start loading in the background (overlaps with retrieval); ``load`` waits for it.
@@ -303,12 +328,12 @@ class Generator:
             pass
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> Any:
         self.load()
         return self._tokenizer
 
     @property
-    def model(self):
+    def model(self) -> Any:
         self.load()
         return self._model
 
@@ -332,7 +357,7 @@ class Generator:
     def prompt_tokens(self, messages: list[dict]) -> int:
         return int(self.encode_messages(messages)[0].shape[1])
 
-    def encode_messages(self, messages: list[dict]):
+    def encode_messages(self, messages: list[dict]) -> tuple[Any, Any]:
         tok = self.tokenizer
         with self._tok_lock:
             enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
@@ -358,13 +383,15 @@ class Generator:
             log.info("no prompt-prefix cache for %s: %s", self.source.label, e)
             self._prefix = None
 
-    def expect(self):
+    def expect(self) -> Ticket | None:
         """Tell the decoder a draft may come (see ``rag.batching``); pass the ticket to ``stream``.
         None while the model is still loading (nothing to batch with yet)."""
         decoder = self._decoder
         return decoder.expect() if decoder is not None else None
 
-    def stream(self, messages: list[dict], max_new_tokens: int | None = None, ticket=None) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict], max_new_tokens: int | None = None, ticket: Ticket | None = None
+    ) -> Iterator[str]:
         """Text pieces as the model produces them (greedy decoding), decoded in one batch with
         whatever other questions are drafting at the same time (``rag.batching``).
 

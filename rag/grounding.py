@@ -6,6 +6,7 @@ they contain the *kind* of thing asked for: a number for "how many", a date for 
 "who"). The best-supported sentences can be quoted as the answer; when none is supported well
 enough, the system declines instead of guessing.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,9 @@ _NUMBER_WORDS = (
 HAS_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
 HAS_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 HAS_DAY = re.compile(rf"\b({_WEEKDAYS})\b", re.IGNORECASE)
-HAS_MONTH_DAY = re.compile(rf"\b({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?\b|\b\d{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b", re.IGNORECASE)
+HAS_MONTH_DAY = re.compile(
+    rf"\b({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?\b|\b\d{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b", re.IGNORECASE
+)
 HAS_TIME = re.compile(
     rf"{HAS_YEAR.pattern}|\b({_MONTHS}|{_WEEKDAYS}|spring|summer|autumn|fall|winter|today|yesterday|"
     r"tomorrow|week|month|year|decade|century|ago|since|until)\b",
@@ -47,9 +50,17 @@ _ANSWER_TYPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwhat day\b|\bwhich day\b", re.IGNORECASE), "day"),
     (re.compile(r"\b(what|which) (year|decade)\b|\bin what year\b", re.IGNORECASE), "year"),
     (re.compile(r"\bwhen\b", re.IGNORECASE), "time"),
-    (re.compile(r"\b(what|which) (percentage|percent|proportion|fraction)\b|\bby (what|how much) percent", re.IGNORECASE), "percent"),
+    (
+        re.compile(
+            r"\b(what|which) (percentage|percent|proportion|fraction)\b|\bby (what|how much) percent", re.IGNORECASE
+        ),
+        "percent",
+    ),
     (re.compile(r"\bhow much money\b|\bhow much did .* (cost|pay)\b", re.IGNORECASE), "money"),
-    (re.compile(r"\bhow (many|much)\b|\bwhat (number|amount|rate|figure|size|total)\b|\bby how\b", re.IGNORECASE), "number"),
+    (
+        re.compile(r"\bhow (many|much)\b|\bwhat (number|amount|rate|figure|size|total)\b|\bby how\b", re.IGNORECASE),
+        "number",
+    ),
     (re.compile(r"^\s*(who|whom)\b|\bwho (is|was|are|were|wrote|said|leads|heads|met)\b", re.IGNORECASE), "person"),
     (re.compile(r"^\s*where\b|\bin which (city|country|place)\b", re.IGNORECASE), "place"),
 ]
@@ -65,7 +76,10 @@ def answer_type(question: str) -> str | None:
 _CAPITALIZED = re.compile(r"\b[A-Z][a-zA-Z'’.-]+")
 
 
-_NAME_OF = re.compile(r"\bname of (?:the |a |an |this |that |its |their )?(?P<np>[\w' -]+?)(?: that| which| who| is| was| the|\?|$)", re.IGNORECASE)
+_NAME_OF = re.compile(
+    r"\bname of (?:the |a |an |this |that |its |their )?(?P<np>[\w' -]+?)(?: that| which| who| is| was| the|\?|$)",
+    re.IGNORECASE,
+)
 _WHO_IS = re.compile(r"^\s*who (?:is|was|are|were) (?P<np>.+?)\??\s*$", re.IGNORECASE)
 _BYLINE = re.compile(r"\bby [A-Z][a-z]+|\b(author|wrote|written|writes|reporter|correspondent|editor)\b")
 
@@ -212,7 +226,7 @@ class Grounder:
         q_terms = tokenize(question)
         asked = asked or question
         kind = answer_type(asked)
-        for c, sim in zip(cands, sims):
+        for c, sim in zip(cands, sims, strict=True):
             c.similarity = float(sim)
             c.coverage = self.coverage(q_terms, c.text)
             c.typed = has_answer_type(kind, c.text, asked)
@@ -241,9 +255,47 @@ def support_score(similarity: float, coverage: float, passage_rank: int) -> floa
 _NAME_TOKEN = re.compile(r"\b[A-Z][\w'’.-]*[A-Za-z]|\b[A-Z]{2,}\b")
 _SENTENCE_MARKERS = re.compile(r"^(?:\s*\[\d+\])+")
 _COMMON_CAPS = {
-    "the", "a", "an", "this", "that", "these", "those", "it", "its", "in", "on", "at", "as", "by", "for",
-    "and", "but", "or", "so", "yes", "no", "they", "he", "she", "we", "i", "there", "their", "his", "her",
-    "according", "both", "also", "however", "while", "with", "from", "after", "before", "during", "since",
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "its",
+    "in",
+    "on",
+    "at",
+    "as",
+    "by",
+    "for",
+    "and",
+    "but",
+    "or",
+    "so",
+    "yes",
+    "no",
+    "they",
+    "he",
+    "she",
+    "we",
+    "i",
+    "there",
+    "their",
+    "his",
+    "her",
+    "according",
+    "both",
+    "also",
+    "however",
+    "while",
+    "with",
+    "from",
+    "after",
+    "before",
+    "during",
+    "since",
 }
 
 
@@ -261,7 +313,7 @@ def split_draft(draft: str) -> list[tuple[str, list[int]]]:
         lead = _SENTENCE_MARKERS.match(piece)
         if lead and out:
             out[-1][1].extend(int(n) for n in MARKER.findall(lead.group(0)))
-            piece = piece[lead.end():]
+            piece = piece[lead.end() :]
         nums = [int(n) for n in MARKER.findall(piece)]
         body = strip_markers(piece).strip()
         if body:
@@ -341,18 +393,18 @@ class Verifier:
         if not sentences or not passages:
             return [Verdict(s, c, reason="no passages") for s, c in sentences]
         offsets = [sentence_spans(p) or [(0, len(p))] for p in passages]
-        spans = [[p[a:b] for a, b in group] for p, group in zip(passages, offsets)]
+        spans = [[p[a:b] for a, b in group] for p, group in zip(passages, offsets, strict=True)]
         flat = [s for group in spans for s in group]
         flat_offsets = [o for group in offsets for o in group]
         vecs = self.embedder.encode_memo([s for s, _ in sentences] + flat)
-        s_vecs, p_vecs = vecs[: len(sentences)], vecs[len(sentences):]
+        s_vecs, p_vecs = vecs[: len(sentences)], vecs[len(sentences) :]
         owner = [i for i, group in enumerate(spans) for _ in group]
         sims = s_vecs @ p_vecs.T  # (draft sentences, passage sentences)
         q_terms = set(tokenize(question))
         asked = asked or question
         kind = answer_type(asked)
         allowed = [
-            j for j, (o, off) in enumerate(zip(owner, flat_offsets)) if focus is None or off in focus[o]
+            j for j, (o, off) in enumerate(zip(owner, flat_offsets, strict=True)) if focus is None or off in focus[o]
         ]
         verdicts = []
         for si, (text, cited) in enumerate(sentences):
@@ -376,7 +428,9 @@ class Verifier:
                     best_j = max(basis, key=lambda j: sims[si, j])
                     sim = float(sims[si, best_j])
                     # Words must come from that sentence or its neighbours, not from anywhere.
-                    local = " ".join(flat[k] for k in (best_j - 1, best_j, best_j + 1) if 0 <= k < len(flat) and owner[k] == n - 1)
+                    local = " ".join(
+                        flat[k] for k in (best_j - 1, best_j, best_j + 1) if 0 <= k < len(flat) and owner[k] == n - 1
+                    )
                     have = set(tokenize(local))
                     coverage = sum(t in have for t in terms) / max(1, len(terms))
                     if missing:

@@ -10,6 +10,7 @@ then swaps ``CURRENT``. A crash at any point leaves either the old or the new ge
 never a mix. The previous generation is kept as a fallback; older ones are removed. Nothing is
 pickled: JSON, ``.npy`` (loaded with ``allow_pickle=False``) and FAISS's own binary format.
 """
+
 from __future__ import annotations
 
 import contextlib

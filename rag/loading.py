@@ -3,6 +3,7 @@
 Articles come from the web, so they arrive mis-encoded, wrapped in HTML or Markdown, or as files
 that are not text at all. A bad file is skipped with a warning naming it; the rest still load.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -14,6 +15,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ftfy
 
@@ -86,9 +88,7 @@ def _decode_at(run: str, i: int) -> tuple[str, int] | None:
         n = _utf8_len(lead)
         if not n or i + n > len(run):
             continue
-        options = [
-            [b for b in _BYTES.get(c, ()) if 0x80 <= b <= 0xBF] for c in run[i + 1 : i + n]
-        ]
+        options = [[b for b in _BYTES.get(c, ()) if 0x80 <= b <= 0xBF] for c in run[i + 1 : i + n]]
         if not all(options):
             continue
         for tail in itertools.islice(itertools.product(*options), 64):
@@ -126,8 +126,11 @@ def repair_mojibake(text: str) -> str:
 
 # --- decoding -------------------------------------------------------------------------------
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 # cp1252 leaves five bytes undefined; a stray one is kept as its Latin-1 character.
 _CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)]
@@ -168,7 +171,9 @@ def decode_bytes(raw: bytes, name: str = "<bytes>") -> str:
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError:
-                raise UnreadableFile(f"{name}: starts with a {encoding} byte-order mark but is not {encoding}") from None
+                raise UnreadableFile(
+                    f"{name}: starts with a {encoding} byte-order mark but is not {encoding}"
+                ) from None
             break
     if text is None:
         if b"\x00" in raw[:8192]:
@@ -204,14 +209,12 @@ def html_to_text(html: str) -> str:
         node.insert_after("\n")
     body = tree.body if tree.body is not None else tree.root
     text = body.text(separator="", deep=True) if body is not None else ""
-    if title_node is not None and title_node.text().strip() and not text.strip().startswith(
-        title_node.text().strip()
-    ):
+    if title_node is not None and title_node.text().strip() and not text.strip().startswith(title_node.text().strip()):
         text = title_node.text().strip() + "\n" + text
     return text
 
 
-def _pipe_table(table) -> str:
+def _pipe_table(table: Any) -> str:
     """An HTML table as pipe-table text (first row as the header), which ``rag.tables`` rewrites."""
     rows = []
     for tr in table.css("tr"):
@@ -243,7 +246,11 @@ def extract_html(html: str) -> Extracted:
         import trafilatura
 
         doc = trafilatura.bare_extraction(
-            html, with_metadata=True, include_tables=True, include_comments=False, include_images=False,
+            html,
+            with_metadata=True,
+            include_tables=True,
+            include_comments=False,
+            include_images=False,
             deduplicate=False,
         )
     except Exception as e:  # noqa: BLE001 - a library failure on odd markup: fall back, don't lose the file
@@ -375,9 +382,15 @@ def document_from_bytes(raw: bytes, source: str, suffix: str = ".txt") -> Docume
     if found.title and (is_label or not found.paged):  # the page's own title beats a guess from lines
         title, is_label = clean_title(found.title), False
     return Document(
-        source=source, title=title[:200] or label_of(text), text=text, content_hash=content_hash(raw),
-        author=(found.author or cleaned.author)[:120], date=_iso_date(found.date or cleaned.date),
-        title_is_label=is_label, page_starts=page_starts, tables=locate_tables(text, tables),
+        source=source,
+        title=title[:200] or label_of(text),
+        text=text,
+        content_hash=content_hash(raw),
+        author=(found.author or cleaned.author)[:120],
+        date=_iso_date(found.date or cleaned.date),
+        title_is_label=is_label,
+        page_starts=page_starts,
+        tables=locate_tables(text, tables),
     )
 
 

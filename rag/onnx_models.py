@@ -12,6 +12,7 @@ the packaged models. The result goes to ``<cache>/onnx/<key>/``, written to a te
 and renamed into place, so a crash mid-export leaves no half file; ``key`` covers the source
 weights (path, size, mtime), the model kind and the library versions, so new weights re-export.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +26,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +102,9 @@ def cached_export(source: Path | str, kind: str, cache_dir: Path, export: Callab
     return OnnxModel(folder, json.loads(meta_file.read_text(encoding="utf-8")))
 
 
-def export_transformer(model, tokenizer, sample: tuple, outputs: list[str], folder: Path, setting: str) -> dict:
+def export_transformer(
+    model: Any, tokenizer: Any, sample: tuple, outputs: list[str], folder: Path, setting: str
+) -> dict:
     """The steps every encoder export shares: the fast tokenizer saved as ``tokenizer.json``,
     attention switched to the eager form ONNX Runtime's optimizer fuses, and ``model`` traced on
     ``tokenizer(*sample)`` into ``model.onnx``. ``setting`` names the knob that avoids ONNX.
@@ -118,7 +122,7 @@ def export_transformer(model, tokenizer, sample: tuple, outputs: list[str], fold
     return {**model_meta(model.config), "pad_id": int(tokenizer.pad_token_id or 0)}
 
 
-def _trace(module, inputs: dict, outputs: list[str], path: Path) -> None:
+def _trace(module: Any, inputs: dict, outputs: list[str], path: Path) -> None:
     """``torch.onnx.export`` with batch and sequence axes left dynamic."""
     import torch
 
@@ -129,14 +133,22 @@ def _trace(module, inputs: dict, outputs: list[str], path: Path) -> None:
             super().__init__()
             self.inner = module
 
-        def forward(self, *args):
-            out = self.inner(**dict(zip(names, args)))
+        def forward(self, *args: Any) -> Any:
+            out = self.inner(**dict(zip(names, args, strict=False)))
             return tuple(out[k] for k in outputs)
 
     axes = {k: {0: "batch", 1: "tokens"} for k in names + outputs}
     with torch.inference_mode(False), torch.no_grad():
-        torch.onnx.export(Positional().eval(), tuple(inputs[k] for k in names), str(path), input_names=names,
-                          output_names=outputs, dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch.onnx.export(
+            Positional().eval(),
+            tuple(inputs[k] for k in names),
+            str(path),
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 def _optimize(path: Path, meta: dict) -> None:
@@ -146,9 +158,12 @@ def _optimize(path: Path, meta: dict) -> None:
     try:
         from onnxruntime.transformers import optimizer
 
-        model_type = "bert" if meta["model_type"] in ("mpnet", "electra", "xlm-roberta", "roberta") else meta["model_type"]
-        opt = optimizer.optimize_model(str(path), model_type=model_type, num_heads=meta["num_heads"],
-                                       hidden_size=meta["hidden_size"], opt_level=1)
+        model_type = (
+            "bert" if meta["model_type"] in ("mpnet", "electra", "xlm-roberta", "roberta") else meta["model_type"]
+        )
+        opt = optimizer.optimize_model(
+            str(path), model_type=model_type, num_heads=meta["num_heads"], hidden_size=meta["hidden_size"], opt_level=1
+        )
         meta["fused"] = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
         opt.save_model_to_file(str(path))
     except Exception as e:  # noqa: BLE001 - an unfused graph is slower, not wrong
@@ -159,16 +174,24 @@ def _quantize(src: Path, dst: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
 
 
-def model_meta(config) -> dict:
-    return {"model_type": getattr(config, "model_type", ""), "num_heads": int(getattr(config, "num_attention_heads", 0)),
-            "hidden_size": int(getattr(config, "hidden_size", 0))}
+def model_meta(config: Any) -> dict:
+    return {
+        "model_type": getattr(config, "model_type", ""),
+        "num_heads": int(getattr(config, "num_attention_heads", 0)),
+        "hidden_size": int(getattr(config, "hidden_size", 0)),
+    }
 
 
-def session(path: Path, threads: int = 1):
+def session(path: Path, threads: int = 1) -> Any:
     """An ONNX Runtime session; ``threads`` intra-op threads (callers run batches in parallel
     threads instead: MiniLM's matrices are too small to split well over cores)."""
     import onnxruntime as ort
@@ -180,7 +203,7 @@ def session(path: Path, threads: int = 1):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def feed(sess, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray | None = None) -> dict:
+def feed(sess: Any, ids: np.ndarray, mask: np.ndarray, type_ids: np.ndarray | None = None) -> dict:
     """The inputs this graph takes (some architectures have no token types)."""
     wanted = {i.name for i in sess.get_inputs()}
     out = {"input_ids": ids, "attention_mask": mask}

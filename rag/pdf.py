@@ -6,6 +6,7 @@ footer (journal name, "Page 3 of 9") repeated on every page. Lines of one paragr
 a line that opens or closes most pages is dropped as a running header or footer. A PDF without a
 text layer (a scan) is refused with a message that says so, like any other unreadable file.
 """
+
 from __future__ import annotations
 
 import io
@@ -72,6 +73,7 @@ def _pdf_date(value: str) -> str:
 def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """Without lines that open or close at least half of the pages (and at least two) and bare
     page numbers: running headers and footers, not article text."""
+
     def key(line: str) -> str:
         return re.sub(r"\d+", "#", " ".join(line.split()).lower())
 
@@ -100,7 +102,9 @@ def reflow(lines: list[str]) -> str:
                 out.append("")
             continue
         prev = out[-1] if out else ""
-        joinable = prev and (not _END.search(prev) or len(prev) >= 0.9 * full) and not ln.startswith(("•", "-", "*", "|"))
+        joinable = (
+            prev and (not _END.search(prev) or len(prev) >= 0.9 * full) and not ln.startswith(("•", "-", "*", "|"))
+        )
         if joinable and len(prev) >= 0.6 * full:
             if prev.endswith("-") and ln[:1].islower():
                 out[-1] = prev[:-1] + ln

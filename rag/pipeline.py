@@ -7,6 +7,7 @@ question -> follow-up rewrite -> hybrid retrieval -> sentence support scores
   -> else (no generator): quote the best sentences
 Models and the index load lazily on first use and are then reused.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,7 +32,7 @@ from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings
-from rag.sync import sync_index
+from rag.sync import Preparer, sync_index
 from rag.text import CONTROL_CHARS
 from rag.types import Answer, Citation, Passage, Sentence
 
@@ -80,8 +81,9 @@ class Components:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings | None = None, components: Components | None = None,
-                 **overrides: object) -> None:
+    def __init__(
+        self, settings: Settings | None = None, components: Components | None = None, **overrides: object
+    ) -> None:
         base = settings or Settings()
         # Validated like any other source of settings: "docs_dir='articles'" becomes a Path, a
         # mistyped value is a clear error instead of a failure deep inside a component.
@@ -104,7 +106,9 @@ class Pipeline:
     @cached_property
     def embedder(self) -> Embedder:
         s = self.settings
-        return Embedder(s.embedder, s.embed_batch_size, dtype=s.embed_dtype, backend=s.embed_backend, cache_dir=s.cache_dir)
+        return Embedder(
+            s.embedder, s.embed_batch_size, dtype=s.embed_dtype, backend=s.embed_backend, cache_dir=s.cache_dir
+        )
 
     @cached_property
     def store(self) -> IndexStore:
@@ -151,15 +155,22 @@ class Pipeline:
             self.last_build = report
             return report
 
-    def _ray_preparer(self, show_progress: bool):
+    def _ray_preparer(self, show_progress: bool) -> Preparer | None:
         """Loading, chunking and embedding on Ray when ``ray_address`` is set; else in process."""
         if not self.settings.ray_address:
             return None
         from rag.ray_indexing import RayPreparer
 
         st = self.settings
-        return RayPreparer(self.embedder, st.chunk_size, st.chunk_overlap, st.max_file_mb * 2**20,
-                           address=st.ray_address, workers=st.ray_workers, show_progress=show_progress)
+        return RayPreparer(
+            self.embedder,
+            st.chunk_size,
+            st.chunk_overlap,
+            st.max_file_mb * 2**20,
+            address=st.ray_address,
+            workers=st.ray_workers,
+            show_progress=show_progress,
+        )
 
     def _load_existing(self) -> Index | None:
         try:
@@ -180,7 +191,11 @@ class Pipeline:
     @cached_property
     def reader(self) -> Reader | None:
         name = self.settings.reader
-        return None if name.lower() in ("none", "off", "") else Reader(name, backend=self.settings.reader_backend, cache_dir=self.settings.cache_dir)
+        return (
+            None
+            if name.lower() in ("none", "off", "")
+            else Reader(name, backend=self.settings.reader_backend, cache_dir=self.settings.cache_dir)
+        )
 
     @cached_property
     def scorer(self) -> Scorer | None:
@@ -221,8 +236,15 @@ class Pipeline:
         if self.generator_source is None or self.draft_policy == "never":
             return None
         s = self.settings
-        return Generator(self.generator_source, s.cache_dir, s.max_new_tokens, s.generator_dtype, system_prompt=SYSTEM,
-                         quantize=s.generator_quantize, max_batch=s.generator_max_batch)
+        return Generator(
+            self.generator_source,
+            s.cache_dir,
+            s.max_new_tokens,
+            s.generator_dtype,
+            system_prompt=SYSTEM,
+            quantize=s.generator_quantize,
+            max_batch=s.generator_max_batch,
+        )
 
     def warm_up(self) -> None:
         """Load everything a first question needs (index, embedder, generator), so startup fails
@@ -263,13 +285,21 @@ class Pipeline:
         return question
 
     def retrieve(
-        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        top_k: int | None = None,
+        exclude: set[str] | None = None,
     ) -> tuple[str, list[Passage]]:
         query = rewrite_followup(question, history)
         return query, self.retriever.retrieve(query, top_k or self.settings.top_k, exclude=exclude)
 
     def gather(
-        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        top_k: int | None = None,
+        exclude: set[str] | None = None,
     ) -> Evidence:
         """Retrieval and scored candidate sentences. A follow-up is tried both as asked and with the
         conversation's words added; the reading whose best sentence scores higher is kept."""
@@ -288,7 +318,11 @@ class Pipeline:
         return best
 
     def query(
-        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        top_k: int | None = None,
+        exclude: set[str] | None = None,
     ) -> Answer:
         """The verified Answer (the last item of ``query_stream``)."""
         answer = None
@@ -299,7 +333,11 @@ class Pipeline:
         return answer
 
     def query_stream(
-        self, question: str, history: list[dict] | None = None, top_k: int | None = None, exclude: set[str] | None = None
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        top_k: int | None = None,
+        exclude: set[str] | None = None,
     ) -> Iterator[str | Answer]:
         """Draft text as the model writes it (``str`` pieces), then the verified ``Answer``.
 
@@ -335,7 +373,9 @@ class Pipeline:
                 answer = self._extractive(ev)
             elif self.draft_policy == "no-short-answer" and self._short_answer(ev) is not None:
                 answer = self._extractive(ev)
-                answer.notes.append("answered extractively: the reader found a short answer, which a draft cannot improve")
+                answer.notes.append(
+                    "answered extractively: the reader found a short answer, which a draft cannot improve"
+                )
             else:
                 draft = ""
                 first_token: float | None = None
@@ -465,7 +505,9 @@ class Pipeline:
         _, texts, focus = self._evidence_for_draft(ev)
         return DraftWatch(self.verifier, ev.query, texts, focus, asked=ev.question)
 
-    def _verified(self, ev: Evidence, draft: str, checkable: str | None = None, notes: list[str] | None = None) -> Answer:
+    def _verified(
+        self, ev: Evidence, draft: str, checkable: str | None = None, notes: list[str] | None = None
+    ) -> Answer:
         """Keep the draft sentences the passages support. ``checkable`` is the part of the draft
         to verify when drafting was stopped early (its finished sentences)."""
         prompt_idx, texts, focus = self._evidence_for_draft(ev)
@@ -493,7 +535,9 @@ class Pipeline:
                 notes.append(f"“{v.text}” cited {v.cited or 'nothing'}; re-attributed to the passage that supports it")
             sentences.append(Sentence(v.text, [cit.n], verified=True, kind="generated"))
         text = " ".join(f"{_no_final_stop(s.text)} [{s.citations[0]}]." for s in sentences)
-        return Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages, draft=draft, notes=notes)
+        return Answer(
+            text, False, citations, sentences, ev.question, ev.rewritten, ev.passages, draft=draft, notes=notes
+        )
 
     def _short_answer(self, ev: Evidence) -> Candidate | None:
         """The best sentence, when its reader span is confident and short enough to lead with."""
@@ -527,7 +571,9 @@ class Pipeline:
             cit.highlights.append((c.start, c.end))
             sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
         if short is not None and short.span is not None:  # (span is set: narrows the type)
-            a, b = quote_window(best.text, short.span[0] - best.start, short.span[1] - best.start, self.settings.quote_words)
+            a, b = quote_window(
+                best.text, short.span[0] - best.start, short.span[1] - best.start, self.settings.quote_words
+            )
             sentences[0].text = best.text[a:b].strip()  # exact words of the passage; the ellipses are only shown
             quote = ("…" if a > 0 else "") + sentences[0].text + ("…" if b < len(best.text) else "")
             text = f"**{short.span_text}** — “{quote}” [1]"
@@ -565,13 +611,20 @@ def merge_parts(question: str, answers: list[Answer]) -> Answer:
                 citations.append(merged)
             merged.highlights += [h for h in c.highlights if h not in merged.highlights]
             renumber[c.n] = merged.n
-        text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", a.text)
+        text = re.sub(r"\[(\d+)\]", lambda m, to=renumber: f"[{to.get(int(m.group(1)), int(m.group(1)))}]", a.text)
         if a.abstained:
             text = NOT_IN_ARTICLES
         part_sentences = [dataclasses.replace(s, citations=[renumber[n] for n in s.citations]) for s in a.sentences]
         short_span = (renumber[a.short_span[0]], *a.short_span[1:]) if a.short_span else None
-        parts.append(dataclasses.replace(a, text=text, sentences=part_sentences, short_span=short_span,
-                                         citations=[by_chunk[c.chunk_id] for c in a.citations] if not a.abstained else []))
+        parts.append(
+            dataclasses.replace(
+                a,
+                text=text,
+                sentences=part_sentences,
+                short_span=short_span,
+                citations=[by_chunk[c.chunk_id] for c in a.citations] if not a.abstained else [],
+            )
+        )
         sentences += part_sentences
         lines.append(f"{a.question} {text}")
     abstained = all(a.abstained for a in answers)
@@ -579,9 +632,19 @@ def merge_parts(question: str, answers: list[Answer]) -> Answer:
         closest = answers[0]
         return dataclasses.replace(closest, question=question, parts=parts)
     passages = [p for a in answers for p in a.passages]
-    return Answer("\n".join(lines), False, citations, sentences, question, None, passages,
-                  support=min(a.support for a in answers), best_sentence=" ".join(a.best_sentence for a in answers),
-                  parts=parts, notes=[f"answered in {len(parts)} parts, each from its own evidence"])
+    return Answer(
+        "\n".join(lines),
+        False,
+        citations,
+        sentences,
+        question,
+        None,
+        passages,
+        support=min(a.support for a in answers),
+        best_sentence=" ".join(a.best_sentence for a in answers),
+        parts=parts,
+        notes=[f"answered in {len(parts)} parts, each from its own evidence"],
+    )
 
 
 def _check_history(history: object) -> list[dict] | None:
@@ -615,7 +678,10 @@ def quote_window(sentence: str, a: int, b: int, max_words: int) -> tuple[int, in
     cuts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
     lo = max(c for c in cuts if c <= a)
     hi = min((c for c in cuts if c >= b), default=len(sentence))
-    words = lambda x, y: len(sentence[x:y].split())
+
+    def words(x: int, y: int) -> int:
+        return len(sentence[x:y].split())
+
     while True:
         before = [c for c in cuts if c < lo]
         after = [c for c in cuts if c > hi]
@@ -647,8 +713,21 @@ def _no_final_stop(text: str) -> str:
 
 def _citation(n: int, p: Passage) -> Citation:
     c = p.chunk
-    return Citation(n, c.source, c.title, c.id, c.text, c.start, c.end, round(p.score, 4), author=c.author, date=c.date,
-                    pages=c.pages, page_breaks=c.page_breaks, table_rows=c.table_rows)
+    return Citation(
+        n,
+        c.source,
+        c.title,
+        c.id,
+        c.text,
+        c.start,
+        c.end,
+        round(p.score, 4),
+        author=c.author,
+        date=c.date,
+        pages=c.pages,
+        page_breaks=c.page_breaks,
+        table_rows=c.table_rows,
+    )
 
 
 __all__ = ["NOT_IN_ARTICLES", "Evidence", "InvalidQuestion", "Pipeline", "Verdict"]

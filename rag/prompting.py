@@ -6,6 +6,7 @@ and anything that looks like a chat-template control token is removed so a passa
 turn of the conversation. Whatever the model does anyway, the verifier only lets through sentences
 that the cited passage supports, so an injected instruction cannot change what the reader is shown.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,7 @@ def format_passages(passages: list[Passage], max_chars: int | None = None) -> st
         body = sanitize(p.chunk.text)
         if max_chars:
             body = body[:max_chars]
-        blocks.append(f"[{i}]\n\"\"\"\n{body}\n\"\"\"")
+        blocks.append(f'[{i}]\n"""\n{body}\n"""')
     return "\n\n".join(blocks)
 
 

@@ -13,6 +13,7 @@ cleans and chunks it with the same code as the local build, and embeds the passa
 does not already have. Ray Data restarts a worker that dies and retries its batch; if the run
 fails anyway, ``RayIndexingError`` says so and nothing is committed.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,23 +70,27 @@ class _IndexWorker:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         spec, threads = config.spec, config.threads
-        self.embedder = Embedder(spec.name, batch_size=spec.batch_size, dtype=spec.dtype,
-                                 backend=spec.backend, threads=threads)
+        self.embedder = Embedder(
+            spec.name, batch_size=spec.batch_size, dtype=spec.dtype, backend=spec.backend, threads=threads
+        )
         if self.embedder.id != spec.expected_id:  # a node with another model version would mix vectors
-            raise RayIndexingError(f"worker on {os.uname().nodename} has embedder {self.embedder.id!r}, "
-                                   f"the driver {spec.expected_id!r}")
+            raise RayIndexingError(
+                f"worker on {os.uname().nodename} has embedder {self.embedder.id!r}, the driver {spec.expected_id!r}"
+            )
         self.embedder.dim  # load now, not inside the first batch  # noqa: B018
         self.args = (self.config.chunk_size, self.config.chunk_overlap, self.config.max_file_bytes)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        items = [Pending(str(s), Path(str(p)), frozenset(json.loads(str(k))))
-                 for s, p, k in zip(batch["source"], batch["path"], batch["known"])]
+        items = [
+            Pending(str(s), Path(str(p)), frozenset(json.loads(str(k))))
+            for s, p, k in zip(batch["source"], batch["path"], batch["known"], strict=True)
+        ]
         done = [load_and_chunk(item, *self.args) for item in items]
-        texts = [new_texts(item, d) for item, d in zip(items, done)]
+        texts = [new_texts(item, d) for item, d in zip(items, done, strict=True)]
         vecs = self.embedder.encode([t for ts in texts for t in ts])
         out: dict[str, list] = {"source": [], "entry": [], "chunks": [], "vectors": [], "error": []}
         at = 0
-        for d, ts in zip(done, texts):
+        for d, ts in zip(done, texts, strict=True):
             out["source"].append(d.source)
             out["entry"].append(json.dumps(d.entry))
             out["chunks"].append(json.dumps([c.to_dict() for c in d.chunks], ensure_ascii=False))
@@ -130,13 +136,14 @@ class RayPreparer:
             raise
         except Exception as e:  # Ray wraps worker errors in its own types; say what failed, keep the index
             cause = getattr(e, "cause", None) or e
-            raise RayIndexingError(f"indexing on Ray failed ({type(cause).__name__}: {cause}); "
-                                   "the previous index is unchanged") from e
+            raise RayIndexingError(
+                f"indexing on Ray failed ({type(cause).__name__}: {cause}); the previous index is unchanged"
+            ) from e
         finally:
             if started:
                 ray.shutdown()
 
-    def _connect(self, ray) -> bool:
+    def _connect(self, ray: Any) -> bool:
         """Start or join a cluster; True when we started it (and must shut it down)."""
         if ray.is_initialized():
             return False
@@ -144,15 +151,16 @@ class RayPreparer:
         try:
             if self.address == "local":
                 cpus = self.workers or os.cpu_count() or 1
-                ray.init(address="local", num_cpus=cpus * self.threads_per_worker,
-                         object_store_memory=512 * 2**20, **kwargs)
+                ray.init(
+                    address="local", num_cpus=cpus * self.threads_per_worker, object_store_memory=512 * 2**20, **kwargs
+                )
             else:
                 ray.init(address=self.address, **kwargs)
         except Exception as e:
             raise RayIndexingError(f"cannot start or reach Ray at {self.address!r}: {e}") from e
         return True
 
-    def _run(self, ray, pending: list[Pending]) -> Iterator[Prepared]:
+    def _run(self, ray: Any, pending: list[Pending]) -> Iterator[Prepared]:
         import ray.data
 
         for name in ("ray", "ray.data"):  # Ray Data's INFO lines would bury the indexing report
@@ -162,12 +170,12 @@ class RayPreparer:
         cpus = ray.cluster_resources().get("CPU", 1)
         workers = self.workers or max(1, int(cpus // self.threads_per_worker))
         spec = EmbedderSpec.of(self.embedder)
-        rows = [{"source": p.source, "path": str(p.path.resolve()), "known": json.dumps(sorted(p.known))}
-                for p in pending]
+        rows = [
+            {"source": p.source, "path": str(p.path.resolve()), "known": json.dumps(sorted(p.known))} for p in pending
+        ]
         workers = min(workers, len(rows))
         blocks = max(workers, min(len(rows), workers * 4, -(-len(rows) // ARTICLES_PER_BATCH)))
-        config = WorkerConfig(spec, self.chunk_size, self.chunk_overlap, self.max_file_bytes,
-                              self.threads_per_worker)
+        config = WorkerConfig(spec, self.chunk_size, self.chunk_overlap, self.max_file_bytes, self.threads_per_worker)
         ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             _IndexWorker,
             fn_constructor_kwargs={"config": config},
@@ -182,11 +190,13 @@ class RayPreparer:
             yield _prepared(row, dim)
         missing = {p.source for p in pending} - seen
         if missing:
-            raise RayIndexingError(f"the Ray run returned no result for {len(missing)} articles "
-                                   f"(e.g. {sorted(missing)[0]}); the previous index is unchanged")
+            raise RayIndexingError(
+                f"the Ray run returned no result for {len(missing)} articles "
+                f"(e.g. {sorted(missing)[0]}); the previous index is unchanged"
+            )
 
 
-def _import_ray():
+def _import_ray() -> Any:
     try:
         import ray
     except ImportError as e:

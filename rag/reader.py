@@ -11,13 +11,16 @@ training, so the package carries only the rest of the weights.
 Spans never cross a sentence boundary: the short answer a reader is shown always lies inside the
 sentence that is quoted for it, so it is verified by construction.
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +51,9 @@ class Span:
 def resolve_reader(name: str) -> Path:
     if name in ("packaged", "default", ""):
         if not (PACKAGED_READER / "config.json").is_file():
-            raise ModelLoadError(f"the packaged reader is missing from {PACKAGED_READER}; retrain: python -m rag.train_reader")
+            raise ModelLoadError(
+                f"the packaged reader is missing from {PACKAGED_READER}; retrain: python -m rag.train_reader"
+            )
         return PACKAGED_READER
     path = Path(name).expanduser()
     if not (path / "config.json").is_file():
@@ -56,7 +61,7 @@ def resolve_reader(name: str) -> Path:
     return path
 
 
-def load_qa_model(path: Path):
+def load_qa_model(path: Path) -> Any:
     """A BERT-style QA model from ``path``; a missing word-embedding table is taken from the
     packaged MiniLM (the reader is trained with it frozen, so it is the same tensor)."""
     import torch
@@ -76,12 +81,14 @@ def load_qa_model(path: Path):
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:
-        raise ModelLoadError(f"reader weights in {path} do not fit its config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise ModelLoadError(
+            f"reader weights in {path} do not fit its config: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
     model.eval()
     return model
 
 
-def export_reader(path: Path):
+def export_reader(path: Path) -> Callable[[Path], dict]:
     """An ``export(folder)`` for ``rag.onnx_models.cached_export``: the QA model's start/end logits."""
     from rag.onnx_models import export_transformer
 
@@ -89,8 +96,14 @@ def export_reader(path: Path):
         from transformers import AutoTokenizer
 
         sample = (["a question?", "another question here?"], ["a passage.", "a longer passage with words."])
-        return export_transformer(load_qa_model(path), AutoTokenizer.from_pretrained(str(path)), sample,
-                                  ["start_logits", "end_logits"], folder, "RAG_READER_BACKEND")
+        return export_transformer(
+            load_qa_model(path),
+            AutoTokenizer.from_pretrained(str(path)),
+            sample,
+            ["start_logits", "end_logits"],
+            folder,
+            "RAG_READER_BACKEND",
+        )
 
     return export
 
@@ -102,8 +115,9 @@ class Reader:
     ONNX Runtime (logits within 1e-4 of torch; no torch import when answering). It stays float32:
     the answer scorer was calibrated on these logits, and int8 would move them."""
 
-    def __init__(self, name: str = "packaged", max_length: int = MAX_LENGTH, backend: str = "onnx",
-                 cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, name: str = "packaged", max_length: int = MAX_LENGTH, backend: str = "onnx", cache_dir: Path | None = None
+    ) -> None:
         if backend not in ("onnx", "torch"):
             raise ModelLoadError(f"reader backend must be onnx or torch, not {backend!r}")
         self.name = name
@@ -118,7 +132,7 @@ class Reader:
         self._lock = threading.Lock()
 
     @cached_property
-    def onnx(self):
+    def onnx(self) -> tuple[Any, Any, dict]:
         """(session, pair tokenizer, plain tokenizer) of the cached ONNX export."""
         from tokenizers import Tokenizer
 
@@ -149,17 +163,17 @@ class Reader:
         enc = pairs.encode_batch([(question, p) for p in passages])
         arr = {k: np.array([getattr(e, k) for e in enc], dtype=np.int64) for k in ("ids", "attention_mask", "type_ids")}
         starts, ends = sess.run(None, feed(sess, arr["ids"], arr["attention_mask"], arr["type_ids"]))
-        toks = [[(tuple(o) if s == 1 else None) for o, s in zip(e.offsets, e.sequence_ids)] for e in enc]
+        toks = [[(tuple(o) if s == 1 else None) for o, s in zip(e.offsets, e.sequence_ids, strict=True)] for e in enc]
         return list(starts), list(ends), toks
 
     @cached_property
-    def tokenizer(self):
+    def tokenizer(self) -> Any:
         from transformers import AutoTokenizer
 
         return AutoTokenizer.from_pretrained(str(self.path))
 
     @cached_property
-    def model(self):
+    def model(self) -> Any:
         try:
             return load_qa_model(self.path)
         except ModelLoadError:
@@ -179,15 +193,23 @@ class Reader:
             if len(ids) > MAX_QUESTION_TOKENS:  # a pasted essay must still leave room for the passage
                 question = self.tokenizer.decode(ids[:MAX_QUESTION_TOKENS])
             enc = self.tokenizer(
-                [question] * len(passages), passages, truncation="only_second", max_length=self.max_length,
-                padding=True, return_offsets_mapping=True, return_tensors="pt",
+                [question] * len(passages),
+                passages,
+                truncation="only_second",
+                max_length=self.max_length,
+                padding=True,
+                return_offsets_mapping=True,
+                return_tensors="pt",
             )
             offsets = enc.pop("offset_mapping").tolist()
             seq_ids = [enc.sequence_ids(i) for i in range(len(passages))]
             with torch.inference_mode():
                 out = self.model(**enc)
         starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
-        toks = [[(o if s == 1 else None) for o, s in zip(off, sid)] for off, sid in zip(offsets, seq_ids)]
+        toks = [
+            [(o if s == 1 else None) for o, s in zip(off, sid, strict=True)]
+            for off, sid in zip(offsets, seq_ids, strict=True)
+        ]
         return list(starts), list(ends), toks
 
     def read(self, question: str, passages: list[str], sentences: list[list[tuple[int, int]]]) -> list[list[Span]]:
@@ -196,13 +218,15 @@ class Reader:
             return []
         starts, ends, toks = self.logits(question, passages)
         out = []
-        for pi, (st, en, offs) in enumerate(zip(starts, ends, toks)):
+        for pi, (st, en, offs) in enumerate(zip(starts, ends, toks, strict=True)):
             null = float(st[0] + en[0])
             row = []
             for sent in sentences[pi]:
                 found = best_span(st, en, offs, sent)
                 if found is None:
-                    row.append(Span(pi, sent[0], sent[0], "", null - NO_SPAN_MARGIN, null, sent))  # cut off by truncation
+                    row.append(
+                        Span(pi, sent[0], sent[0], "", null - NO_SPAN_MARGIN, null, sent)
+                    )  # cut off by truncation
                 else:
                     (a, b), score = found
                     row.append(Span(pi, a, b, passages[pi][a:b], score, null, sent))
@@ -211,11 +235,16 @@ class Reader:
 
 
 def best_span(
-    start_logits: np.ndarray, end_logits: np.ndarray, offsets: list, sentence: tuple[int, int],
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    offsets: list,
+    sentence: tuple[int, int],
     max_tokens: int = MAX_ANSWER_TOKENS,
 ) -> tuple[tuple[int, int], float] | None:
     """((char start, char end), start+end logit) of the best span of tokens inside ``sentence``."""
-    pos = np.array([i for i, o in enumerate(offsets) if o is not None and o[1] > o[0] and sentence[0] <= o[0] < sentence[1]])
+    pos = np.array(
+        [i for i, o in enumerate(offsets) if o is not None and o[1] > o[0] and sentence[0] <= o[0] < sentence[1]]
+    )
     if not len(pos):
         return None
     scores = start_logits[pos][:, None] + end_logits[pos][None, :]

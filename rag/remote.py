@@ -6,6 +6,7 @@ serves the same articles, and posts the question to its ``/api/ask`` route (plai
 ``Answer`` the JSON API returns). Anything amiss (stale file, other articles, server busy or gone)
 and the caller answers in-process instead; nothing is lost either way.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -69,7 +70,9 @@ def find_server(index_dir: Path, docs_dir: Path) -> ServerInfo | None:
 def ask_server(info: ServerInfo, question: str, top_k: int | None = None, timeout: float = 120.0) -> dict:
     """The server's answer as ``Answer.to_dict()``; raises ``ConnectionError`` when it cannot answer."""
     body = json.dumps({"question": question, "top_k": top_k}).encode("utf-8")
-    req = urllib.request.Request(info.url.rstrip("/") + API_PATH, data=body, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        info.url.rstrip("/") + API_PATH, data=body, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             out = json.loads(r.read().decode("utf-8"))

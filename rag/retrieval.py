@@ -5,6 +5,7 @@ small embedding model blurs. Reciprocal rank fusion combines the two rankings wi
 calibrate their scores against each other. The choice is a setting (``hybrid | dense | bm25``);
 README reports what each gives on the dev set.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,29 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 _TOKEN = re.compile(r"(?u)\b\w+\b")
 _POSSESSIVE = re.compile(r"'s\b")
 STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN) | {
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "did", "do",
-    "is", "are", "was", "were", "has", "have", "had", "about", "according", "article", "articles",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "does",
+    "did",
+    "do",
+    "is",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "about",
+    "according",
+    "article",
+    "articles",
 }
 
 
@@ -72,25 +94,23 @@ class BM25Index:
             return []
         k = min(k, self.n)
         docs, scores = self.model.retrieve([tokens], k=k, show_progress=False, n_threads=1)
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
 def rrf(rankings: list[list[int]], k: int = 60, weights: list[float] | None = None) -> dict[int, float]:
     """Weighted reciprocal rank fusion (Cormack et al., 2009): sum of w/(k + rank) over the rankings."""
     fused: dict[int, float] = {}
-    for ranking, w in zip(rankings, weights or [1.0] * len(rankings)):
+    for ranking, w in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, row in enumerate(ranking):
             fused[row] = fused.get(row, 0.0) + w / (k + rank + 1)
     return fused
 
 
-def relative_score_fusion(
-    lists: list[list[tuple[int, float]]], weights: list[float]
-) -> dict[int, float]:
+def relative_score_fusion(lists: list[list[tuple[int, float]]], weights: list[float]) -> dict[int, float]:
     """Min-max normalize each ranking's scores over its candidates, then add them with weights.
     Unlike RRF it keeps margins: a passage BM25 scores far above the rest stays on top."""
     fused: dict[int, float] = {}
-    for ranked, w in zip(lists, weights):
+    for ranked, w in zip(lists, weights, strict=True):
         if not ranked:
             continue
         scores = [s for _, s in ranked]
@@ -126,7 +146,7 @@ class Retriever:
 
     def dense_scores(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
         scores, rows = self.index.search(query_vec[None, :], k)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def retrieve(self, query: str, top_k: int = 5, exclude: set[str] | None = None) -> list[Passage]:
         """The ``top_k`` best passages; none from the articles (file names) in ``exclude``."""
@@ -160,7 +180,7 @@ class Retriever:
         missing = [r for r, _ in ranked if r not in dense_of]
         if missing:  # cosine for every returned passage, so thresholds downstream can use it
             vecs = np.asarray(self.index.vectors[missing], dtype=np.float32)
-            dense_of.update(zip(missing, (vecs @ qvec).tolist()))
+            dense_of.update(zip(missing, (vecs @ qvec).tolist(), strict=True))
         return [
             Passage(self.index.chunks[r], float(s), float(dense_of.get(r, 0.0)), float(lex_of.get(r, 0.0)))
             for r, s in ranked

@@ -5,6 +5,7 @@ rule here carries the previous turn's words into the query (the user's last ques
 of the answer), which is what both BM25 and the embedder need to find the right passage. A
 question that stands on its own is left exactly as typed.
 """
+
 from __future__ import annotations
 
 import re

@@ -12,15 +12,20 @@ Where each number comes from (``python -m rag.fit_scorer``): the weights are fit
 titles, and the ``test`` titles are only reported on. The fitted file is
 ``rag/data/answer_scorer.json``; nothing in it is chosen on ``dev.jsonl``.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.settings import PACKAGE_DIR
+
+if TYPE_CHECKING:
+    from rag.reader import Reader
 
 SCORER_FILE = PACKAGE_DIR / "data" / "answer_scorer.json"
 HEADING_PRIOR = 0.5
@@ -67,8 +72,14 @@ class Scorer:
 
     def to_json(self) -> dict:
         return {
-            "features": self.features, "mean": self.mean, "scale": self.scale, "weights": self.weights,
-            "bias": self.bias, "refuse_below": self.refuse_below, "short_above": self.short_above, "info": self.info,
+            "features": self.features,
+            "mean": self.mean,
+            "scale": self.scale,
+            "weights": self.weights,
+            "bias": self.bias,
+            "refuse_below": self.refuse_below,
+            "short_above": self.short_above,
+            "info": self.info,
         }
 
     def save(self, path: Path = SCORER_FILE) -> None:
@@ -80,9 +91,19 @@ class Scorer:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
         unknown = [f for f in d["features"] if f not in FEATURES]
         if unknown:
-            raise ValueError(f"{path} uses features this version does not compute ({unknown}); refit: python -m rag.fit_scorer")
-        return cls(d["features"], d["mean"], d["scale"], d["weights"], d["bias"], d["refuse_below"], d["short_above"],
-                   d.get("info", {}))
+            raise ValueError(
+                f"{path} uses features this version does not compute ({unknown}); refit: python -m rag.fit_scorer"
+            )
+        return cls(
+            d["features"],
+            d["mean"],
+            d["scale"],
+            d["weights"],
+            d["bias"],
+            d["refuse_below"],
+            d["short_above"],
+            d.get("info", {}),
+        )
 
 
 def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0, features: list[str] | None = None) -> Scorer:
@@ -103,7 +124,6 @@ def span_words(text: str) -> int:
     return len(text.split())
 
 
-
 def candidate_features(cands: list, passages: list, question: str | None = None) -> np.ndarray:
     """The FEATURES of each candidate (``rag.grounding.Candidate``, already read by the reader).
     The spaCy answer-type columns are computed only when ``question`` is given (else "unknown")."""
@@ -119,15 +139,25 @@ def candidate_features(cands: list, passages: list, question: str | None = None)
     rows = []
     for i, c in enumerate(cands):
         p = passages[c.passage_index]
-        rows.append([
-            c.reader_span, c.reader_null, c.reader_span - c.reader_null, 0.0 if i == best else 1.0,
-            c.similarity, c.coverage, p.dense, float(c.passage_index), float(is_heading(c.text)),
-            float(span_words(c.span_text)), *types[i],
-        ])
+        rows.append(
+            [
+                c.reader_span,
+                c.reader_null,
+                c.reader_span - c.reader_null,
+                0.0 if i == best else 1.0,
+                c.similarity,
+                c.coverage,
+                p.dense,
+                float(c.passage_index),
+                float(is_heading(c.text)),
+                float(span_words(c.span_text)),
+                *types[i],
+            ]
+        )
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
-def read_candidates(reader, question: str, cands: list, passages: list) -> None:
+def read_candidates(reader: Reader, question: str, cands: list, passages: list) -> None:
     """Fill each candidate's reader fields: the best span inside it and its passage's no-answer score."""
     by_passage: dict[int, list] = {}
     for c in cands:
@@ -135,14 +165,14 @@ def read_candidates(reader, question: str, cands: list, passages: list) -> None:
     order = sorted(by_passage)
     texts = [passages[pi].chunk.text for pi in order]
     sents = [[(c.start, c.end) for c in by_passage[pi]] for pi in order]
-    for pi, spans in zip(order, reader.read(question, texts, sents)):
-        for c, sp in zip(by_passage[pi], spans):
+    for pi, spans in zip(order, reader.read(question, texts, sents), strict=True):
+        for c, sp in zip(by_passage[pi], spans, strict=True):
             c.span = (sp.start, sp.end) if sp.text else None
             c.span_text = sp.text
             c.reader_span, c.reader_null = sp.score, sp.null
 
 
-def score_candidates(reader, scorer: Scorer, question: str, cands: list, passages: list) -> list:
+def score_candidates(reader: Reader | None, scorer: Scorer, question: str, cands: list, passages: list) -> list:
     """The candidates with ``p`` set, most probable first."""
     if not cands:
         return cands
@@ -150,7 +180,7 @@ def score_candidates(reader, scorer: Scorer, question: str, cands: list, passage
     from rag.grounding import is_heading
 
     probs = scorer.probability(candidate_features(cands, passages, question if scorer.uses_types else None))
-    for c, p in zip(cands, probs):
+    for c, p in zip(cands, probs, strict=True):
         # Headlines, menu items and related-article links name a topic in the question's words
         # but never answer it. SQuAD has none, so the fitted weights cannot know this: a prior.
         c.p = float(p) * (HEADING_PRIOR if is_heading(c.text) else 1.0)

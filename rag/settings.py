@@ -4,6 +4,7 @@ Every field can be set three ways, in rising priority: its default here, an envi
 ``RAG_<FIELD>`` (e.g. ``RAG_GENERATOR=none``), and a CLI flag / keyword argument. Components take
 the values they need as plain arguments, so they stay usable without this object.
 """
+
 from __future__ import annotations
 
 import os

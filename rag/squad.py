@@ -16,6 +16,7 @@ title are answerable, questions of a held-out title have no answer in the index 
 and a "near-miss" question is an answerable one asked with every paragraph holding its answer
 removed from what retrieval may return.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,7 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from rag.settings import PACKAGE_DIR
@@ -73,8 +75,13 @@ def load_squad(path: Path | str) -> dict[str, SquadTitle]:
             for qa in p["qas"]:
                 t.questions.append(
                     SquadQuestion(
-                        qa["id"], art["title"], pi, qa["question"].strip(),
-                        [a["text"] for a in qa["answers"]], [a["answer_start"] for a in qa["answers"]], p["context"],
+                        qa["id"],
+                        art["title"],
+                        pi,
+                        qa["question"].strip(),
+                        [a["text"] for a in qa["answers"]],
+                        [a["answer_start"] for a in qa["answers"]],
+                        p["context"],
                     )
                 )
         titles[t.title] = t
@@ -152,7 +159,10 @@ class MultiPart:
     asked: str
 
 
-_WH_START = re.compile(r"^(?:(?:in|on|at|by|for|from|during|to|of|with)\s+)?(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
+_WH_START = re.compile(
+    r"^(?:(?:in|on|at|by|for|from|during|to|of|with)\s+)?(?:what|which|who|whom|whose|when|where|why|how)\b",
+    re.IGNORECASE,
+)
 
 
 def multipart_pairs(titles: dict[str, SquadTitle], names: list[str]) -> list[MultiPart]:
@@ -165,7 +175,7 @@ def multipart_pairs(titles: dict[str, SquadTitle], names: list[str]) -> list[Mul
         for q in titles[name].questions:
             firsts.setdefault(q.paragraph, q)
         order = sorted(firsts)
-        for p1, p2 in zip(order, order[1:]):
+        for p1, p2 in pairwise(order):
             q1, q2 = firsts[p1], firsts[p2]
             second = q2.question.strip()
             if not _WH_START.match(second) or not q1.question.strip():
@@ -197,11 +207,32 @@ class FollowUp:
 
     @property
     def history(self) -> list[dict]:
-        return [{"role": "user", "content": self.first.question}, {"role": "assistant", "content": self.answer_sentence}]
+        return [
+            {"role": "user", "content": self.first.question},
+            {"role": "assistant", "content": self.answer_sentence},
+        ]
 
 
 _CAP_RUN = re.compile(r"(?:[A-Z][\w.'’&-]*|\d[\d,.]*)(?:\s+(?:of\s+|the\s+|de\s+)?(?:[A-Z][\w.'’&-]*|\d[\d,.]*))*")
-_WH = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "in", "on", "during", "the", "a", "an", "after", "before"}
+_WH = {
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "in",
+    "on",
+    "during",
+    "the",
+    "a",
+    "an",
+    "after",
+    "before",
+}
 
 
 def _shared_subject(q1: str, q2: str) -> str | None:
@@ -228,7 +259,7 @@ def followup_pairs(titles: dict[str, SquadTitle], names: list[str]) -> list[Foll
     out = []
     for name in names:
         qs = titles[name].questions
-        for q1, q2 in zip(qs, qs[1:]):
+        for q1, q2 in pairwise(qs):
             if q1.paragraph != q2.paragraph:
                 continue
             subject = _shared_subject(q1.question, q2.question)
@@ -244,8 +275,37 @@ def followup_pairs(titles: dict[str, SquadTitle], names: list[str]) -> list[Foll
     return out
 
 
-_AFTER_OK = {"in", "on", "at", "to", "of", "for", "from", "with", "by", "during", "after", "before", "is", "was", "are",
-             "were", "do", "did", "does", "have", "has", "had", "and", "or", "become", "first", "last", "use", "make"}
+_AFTER_OK = {
+    "in",
+    "on",
+    "at",
+    "to",
+    "of",
+    "for",
+    "from",
+    "with",
+    "by",
+    "during",
+    "after",
+    "before",
+    "is",
+    "was",
+    "are",
+    "were",
+    "do",
+    "did",
+    "does",
+    "have",
+    "has",
+    "had",
+    "and",
+    "or",
+    "become",
+    "first",
+    "last",
+    "use",
+    "make",
+}
 
 
 def _stands_alone(q: str, a: int, b: int) -> bool:

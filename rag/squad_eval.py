@@ -9,6 +9,7 @@ paragraph). For one part of the split it asks three kinds of question:
 - near-miss: answerable questions asked with every paragraph holding their answer excluded from
   retrieval, the way an article collection that is *about* the subject can still lack the fact.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.evaluation import norm
 from rag.squad import (
@@ -32,6 +34,9 @@ from rag.types import Answer
 
 KINDS = ("answerable", "other_title", "near_miss")
 
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
 
 @dataclass
 class Case:
@@ -45,7 +50,7 @@ class Case:
         return self.kind == "answerable"
 
 
-def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **overrides: object):
+def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **overrides: object) -> Pipeline:
     """A pipeline over the open-setting corpus (built once under ``work_dir``, then reused)."""
     from rag.pipeline import Pipeline
 
@@ -117,7 +122,9 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
-def run(pipe, cases: list[Case], progress: Callable[[int, int], None] | None = None) -> tuple[dict, list[dict]]:
+def run(
+    pipe: Pipeline, cases: list[Case], progress: Callable[[int, int], None] | None = None
+) -> tuple[dict, list[dict]]:
     rows = []
     for i, case in enumerate(cases):
         t0 = time.perf_counter()
@@ -128,7 +135,7 @@ def run(pipe, cases: list[Case], progress: Callable[[int, int], None] | None = N
     return summarize(rows), rows
 
 
-def run_followups(pipe, pairs: list, with_history: bool = True) -> dict:
+def run_followups(pipe: Pipeline, pairs: list, with_history: bool = True) -> dict:
     """Accuracy on SQuAD follow-ups (``rag.squad.followup_pairs``): the pronoun question, asked
     with the first question and its answer sentence as history (or, as a baseline, without)."""
     correct = cited = refused = 0
@@ -140,12 +147,14 @@ def run_followups(pipe, pairs: list, with_history: bool = True) -> dict:
         cited += not ans.abstained and any(c.source == f.second.source for c in ans.citations)
     n = max(1, len(pairs))
     return {
-        "followups": len(pairs), "accuracy": round(100 * correct / n, 1),
-        "gold_paragraph_cited": round(100 * cited / n, 1), "refused": round(100 * refused / n, 1),
+        "followups": len(pairs),
+        "accuracy": round(100 * correct / n, 1),
+        "gold_paragraph_cited": round(100 * cited / n, 1),
+        "refused": round(100 * refused / n, 1),
     }
 
 
-def run_multipart(pipe, pairs: list) -> dict:
+def run_multipart(pipe: Pipeline, pairs: list) -> dict:
     """Two-part questions (``rag.squad.multipart_pairs``): how often the answer holds both gold
     answers, each part's, and cites both gold paragraphs."""
     both = parts = cited = refused = 0
@@ -159,7 +168,9 @@ def run_multipart(pipe, pairs: list) -> dict:
         cited += m.first.source in sources and m.second.source in sources
     n = max(1, len(pairs))
     return {
-        "questions": len(pairs), "both_parts_right": round(100 * both / n, 1),
-        "parts_right": round(100 * parts / (2 * n), 1), "both_gold_paragraphs_cited": round(100 * cited / n, 1),
+        "questions": len(pairs),
+        "both_parts_right": round(100 * both / n, 1),
+        "parts_right": round(100 * parts / (2 * n), 1),
+        "both_gold_paragraphs_cited": round(100 * cited / n, 1),
         "refused": round(100 * refused / n, 1),
     }

@@ -8,6 +8,7 @@
 
 ``sync_index`` runs them under the store's writer lock.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -114,9 +115,14 @@ def load_and_chunk(item: Pending, chunk_size: int, chunk_overlap: int, max_file_
         return Prepared(item.source, error=str(e))
     chunks = chunk_document(doc, chunk_size, chunk_overlap)
     entry = {
-        "hash": doc.content_hash, "title": doc.title, "title_is_label": doc.title_is_label,
-        "author": doc.author, "date": doc.date, "pages": len(doc.page_starts) or None,
-        "chunks": len(chunks), "chars": len(doc.text),
+        "hash": doc.content_hash,
+        "title": doc.title,
+        "title_is_label": doc.title_is_label,
+        "author": doc.author,
+        "date": doc.date,
+        "pages": len(doc.page_starts) or None,
+        "chunks": len(chunks),
+        "chars": len(doc.text),
     }
     return Prepared(item.source, entry, chunks)
 
@@ -139,16 +145,15 @@ class LocalPreparer:
 
     def __call__(self, pending: list[Pending]) -> list[Prepared]:
         done = [load_and_chunk(p, self.chunk_size, self.chunk_overlap, self.max_file_bytes) for p in pending]
-        texts = [new_texts(p, d) for p, d in zip(pending, done)]
+        texts = [new_texts(p, d) for p, d in zip(pending, done, strict=True)]
         vecs = self.embedder.encode([t for ts in texts for t in ts], show_progress=self.show_progress)
         at = 0
-        for d, ts in zip(done, texts):
+        for d, ts in zip(done, texts, strict=True):
             d.vectors, at = vecs[at : at + len(ts)], at + len(ts)
         return done
 
 
-def open_live(store: IndexStore, existing: Index | None,
-              report: BuildReport) -> tuple[Index | None, Path | None]:
+def open_live(store: IndexStore, existing: Index | None, report: BuildReport) -> tuple[Index | None, Path | None]:
     """The generation to update: ``existing``, the live one, or (when that is corrupt) the
     fallback generation; plus the broken generation's path, if any."""
     if existing is not None:
@@ -161,8 +166,12 @@ def open_live(store: IndexStore, existing: Index | None,
             broken = store.current_generation()
         current = store.load_previous(broken)
         if current is not None:
-            log.warning("index at %s is unusable (%s); updating the previous generation %s instead",
-                        store.path, e, current.path.name)
+            log.warning(
+                "index at %s is unusable (%s); updating the previous generation %s instead",
+                store.path,
+                e,
+                current.path.name,
+            )
             report.rebuilt_reason = f"corrupt index ({e}); recovered from {current.path.name}"
         else:
             log.warning("index at %s is unusable (%s); rebuilding it", store.path, e)
@@ -170,8 +179,14 @@ def open_live(store: IndexStore, existing: Index | None,
         return current, broken
 
 
-def plan_sync(docs_dir: Path, current: Index | None, broken: Path | None, signature: dict,
-              max_file_bytes: int, report: BuildReport) -> SyncPlan:
+def plan_sync(
+    docs_dir: Path,
+    current: Index | None,
+    broken: Path | None,
+    signature: dict,
+    max_file_bytes: int,
+    report: BuildReport,
+) -> SyncPlan:
     """Hash every article and compare with the live manifest: unchanged ones are reused as they
     are, new and changed ones become ``Pending``."""
     if current is not None and current.manifest.get("settings") != signature:
@@ -202,8 +217,9 @@ def plan_sync(docs_dir: Path, current: Index | None, broken: Path | None, signat
     return plan
 
 
-def assemble(plan: SyncPlan, prepared: Iterable[Prepared], dim: int,
-             report: BuildReport) -> tuple[list[Chunk], np.ndarray, dict[str, dict]]:
+def assemble(
+    plan: SyncPlan, prepared: Iterable[Prepared], dim: int, report: BuildReport
+) -> tuple[list[Chunk], np.ndarray, dict[str, dict]]:
     """Passages, vectors and manifest entries of the new generation, in folder order: reused rows
     from the live generation, new rows from the preparer."""
     current = plan.current
@@ -245,13 +261,15 @@ def assemble(plan: SyncPlan, prepared: Iterable[Prepared], dim: int,
             chunks.append(c)
         if n_new:
             if done.vectors is None or len(done.vectors) != n_new:
-                raise IndexWriteError(f"{source}: {n_new} passages need vectors, the preparer returned "
-                                      f"{0 if done.vectors is None else len(done.vectors)}")
+                raise IndexWriteError(
+                    f"{source}: {n_new} passages need vectors, the preparer returned "
+                    f"{0 if done.vectors is None else len(done.vectors)}"
+                )
             fresh.append(done.vectors)
             report.embedded[source] = n_new
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
     if take_old:
-        new_rows, rows = zip(*take_old)
+        new_rows, rows = zip(*take_old, strict=True)
         vectors[list(new_rows)] = current.vectors[list(rows)]  # type: ignore[union-attr]
     if fresh_rows:
         vectors[fresh_rows] = np.concatenate(fresh)
@@ -259,8 +277,14 @@ def assemble(plan: SyncPlan, prepared: Iterable[Prepared], dim: int,
     return chunks, vectors, docs
 
 
-def commit_generation(store: IndexStore, plan: SyncPlan, chunks: list[Chunk], vectors: np.ndarray,
-                      docs: dict[str, dict], approx_threshold: int) -> Index:
+def commit_generation(
+    store: IndexStore,
+    plan: SyncPlan,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    docs: dict[str, dict],
+    approx_threshold: int,
+) -> Index:
     """FAISS over the vectors, then one atomic generation; the broken one (if any) is dropped."""
     previous = plan.current.faiss_index if plan.current is not None else None
     faiss_index = ann.build(vectors, approx_threshold, previous)

@@ -7,6 +7,7 @@ the row: ``Defense — Current Status: Existing security treaty; Potential Devel
 first column names the row, the header names each other cell). The line is ordinary text of the
 article, so a citation's character span still points at exactly what the user sees.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,7 @@ def row_line(header: list[str] | tuple[str, ...], cells: list[str] | tuple[str, 
     """The readable line of one row."""
     cells = list(cells) + [""] * (len(header) - len(cells))
     first, rest = cells[0], cells[1:]
-    parts = [f"{h}: {c}" if h else c for h, c in zip(header[1:], rest) if c]
+    parts = [f"{h}: {c}" if h else c for h, c in zip(header[1:], rest, strict=False) if c]
     if not first:
         return "; ".join(parts)
     return f"{first} — {'; '.join(parts)}" if parts else first

@@ -4,6 +4,7 @@ Citation markers (``[n]``) are structure, not content: they map to ``Answer.cita
 is compared and shown without them. Numbers are matched the same way wherever an answer's numbers
 are checked against its evidence. Control characters are removed from anything a person typed.
 """
+
 from __future__ import annotations
 
 import re

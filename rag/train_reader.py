@@ -13,6 +13,7 @@ asks about swapped for another name of the same kind (spaCy entities).
 The word-embedding table stays frozen (it is the packaged model's, and is not shipped again).
 On 2 CPU cores: about an hour.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ import random
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,14 +55,18 @@ def build_examples(
     per_title: dict[str, list[int]] = {}
     for name in names:
         for pi, text in enumerate(titles[name].paragraphs):
-            for a, b, t in _chunks(text, f"{name}/{pi}"):
+            for _a, _b, t in _chunks(text, f"{name}/{pi}"):
                 per_title.setdefault(name, []).append(len(all_chunks))
                 all_chunks.append((name, pi, t))
     bm25 = {name: BM25Index([all_chunks[i][2] for i in rows]) for name, rows in per_title.items()}
     examples: list[dict] = []
     questions = [q for name in names for q in titles[name].questions]
     for q in questions:
-        examples.extend(_question_examples(q, titles[q.title].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg, removed_neg))
+        examples.extend(
+            _question_examples(
+                q, titles[q.title].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg, removed_neg
+            )
+        )
     if swapped_neg > 0:
         examples.extend(_swapped_examples(questions, examples, rng, swapped_neg))
     rng.shuffle(examples)
@@ -70,7 +76,9 @@ def build_examples(
 SWAP_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "LAW", "DATE")
 
 
-def _swapped_examples(questions: list[SquadQuestion], examples: list[dict], rng: random.Random, share: float) -> list[dict]:
+def _swapped_examples(
+    questions: list[SquadQuestion], examples: list[dict], rng: random.Random, share: float
+) -> list[dict]:
     """No-answer examples made from answer examples: a name in the question that the answer's
     passage also uses is replaced, everywhere in the passage, by another name of the same entity
     label taken from other questions (so the passage states the fact about someone else)."""
@@ -84,14 +92,21 @@ def _swapped_examples(questions: list[SquadQuestion], examples: list[dict], rng:
             if e.label_ in SWAP_LABELS and len(e.text) > 2:
                 pool.setdefault(e.label_, []).append(e.text)
     out = []
-    for q, doc in zip(questions, docs):
+    for q, doc in zip(questions, docs, strict=True):
         pos = positives.get(q.question)
         if pos is None or rng.random() >= share:
             continue
         ctx, a, b = pos["context"], pos["start"], pos["end"]
         answer = ctx[a:b]
-        ents = [e for e in doc.ents if e.label_ in SWAP_LABELS and len(e.text) > 2 and e.text in ctx
-                and e.text not in answer and answer not in e.text]
+        ents = [
+            e
+            for e in doc.ents
+            if e.label_ in SWAP_LABELS
+            and len(e.text) > 2
+            and e.text in ctx
+            and e.text not in answer
+            and answer not in e.text
+        ]
         if not ents:
             continue
         e = rng.choice(ents)
@@ -104,13 +119,26 @@ def _swapped_examples(questions: list[SquadQuestion], examples: list[dict], rng:
     return out
 
 
-def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_title, bm25, names, rng, random_neg, removed_neg) -> list[dict]:
+def _question_examples(
+    q: SquadQuestion,
+    paragraphs: list[str],
+    all_chunks: list[tuple[str, int, str]],
+    per_title: dict[str, list[int]],
+    bm25: dict[str, BM25Index],
+    names: list[str],
+    rng: random.Random,
+    random_neg: float,
+    removed_neg: float,
+) -> list[dict]:
     out = []
     answers_low = [a.lower() for a in q.answers if a.strip()]
-    has_answer = lambda t: any(a in t.lower() for a in answers_low)
+
+    def has_answer(t: str) -> bool:
+        return any(a in t.lower() for a in answers_low)
+
     pos = neg_same = None
     for a, b, text in _chunks(q.context, q.source):
-        for ans, st in zip(q.answers, q.answer_starts):
+        for ans, st in zip(q.answers, q.answer_starts, strict=True):
             if a <= st and st + len(ans) <= b and pos is None:
                 pos = {"question": q.question, "context": text, "start": st - a, "end": st - a + len(ans)}
         if not has_answer(text) and neg_same is None:
@@ -132,7 +160,9 @@ def _question_examples(q: SquadQuestion, paragraphs: list[str], all_chunks, per_
         out.append({"question": q.question, "context": removed, "start": None, "end": None})
     if rng.random() < random_neg:
         other = rng.choice([n for n in names if n != q.title])
-        out.append({"question": q.question, "context": all_chunks[rng.choice(per_title[other])][2], "start": None, "end": None})
+        out.append(
+            {"question": q.question, "context": all_chunks[rng.choice(per_title[other])][2], "start": None, "end": None}
+        )
     return out
 
 
@@ -143,16 +173,17 @@ def _without_answer_sentence(text: str, start: int, end: int, min_chars: int = 1
     return rest if len(rest) >= min_chars else None
 
 
-def featurize(tokenizer, examples: list[dict], max_length: int = MAX_LENGTH) -> list[dict]:
+def featurize(tokenizer: Any, examples: list[dict], max_length: int = MAX_LENGTH) -> list[dict]:
     feats = []
     for ex in examples:
-        enc = tokenizer(ex["question"], ex["context"], truncation="only_second", max_length=max_length,
-                        return_offsets_mapping=True)
+        enc = tokenizer(
+            ex["question"], ex["context"], truncation="only_second", max_length=max_length, return_offsets_mapping=True
+        )
         seq = enc.sequence_ids()
         s_tok = e_tok = 0
         if ex["start"] is not None:
             s_tok = e_tok = None
-            for i, ((a, b), sid) in enumerate(zip(enc["offset_mapping"], seq)):
+            for i, ((a, b), sid) in enumerate(zip(enc["offset_mapping"], seq, strict=True)):
                 if sid != 1:
                     continue
                 if s_tok is None and a <= ex["start"] < b or (s_tok is None and a >= ex["start"]):
@@ -161,7 +192,9 @@ def featurize(tokenizer, examples: list[dict], max_length: int = MAX_LENGTH) -> 
                     e_tok = i
             if s_tok is None or e_tok is None or e_tok < s_tok:
                 continue  # answer cut off by truncation
-        feats.append({"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"], "start": s_tok, "end": e_tok})
+        feats.append(
+            {"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"], "start": s_tok, "end": e_tok}
+        )
     return feats
 
 
@@ -178,7 +211,7 @@ def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list
     return out
 
 
-def collate(batch: list[dict], pad_id: int):
+def collate(batch: list[dict], pad_id: int) -> dict[str, Any]:
     import torch
 
     n = max(len(f["input_ids"]) for f in batch)
@@ -195,8 +228,18 @@ def collate(batch: list[dict], pad_id: int):
     return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}, starts, ends
 
 
-def train(squad: Path, out: Path, epochs: float = 3.0, lr: float = 8e-5, batch_size: int = 32, seed: int = 0,
-          limit: int = 0, threads: int = 0, removed_neg: float = 0.0, swapped_neg: float = 0.0) -> dict:
+def train(
+    squad: Path,
+    out: Path,
+    epochs: float = 3.0,
+    lr: float = 8e-5,
+    batch_size: int = 32,
+    seed: int = 0,
+    limit: int = 0,
+    threads: int = 0,
+    removed_neg: float = 0.0,
+    swapped_neg: float = 0.0,
+) -> dict:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -211,7 +254,13 @@ def train(squad: Path, out: Path, epochs: float = 3.0, lr: float = 8e-5, batch_s
         examples = examples[:limit]
     feats = featurize(tokenizer, examples)
     n_pos = sum(f["start"] != 0 for f in feats)
-    log.warning("%d training examples (%d with an answer, %d without) in %.0f s", len(feats), n_pos, len(feats) - n_pos, time.time() - t0)
+    log.warning(
+        "%d training examples (%d with an answer, %d without) in %.0f s",
+        len(feats),
+        n_pos,
+        len(feats) - n_pos,
+        time.time() - t0,
+    )
     model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -222,7 +271,9 @@ def train(squad: Path, out: Path, epochs: float = 3.0, lr: float = 8e-5, batch_s
     steps_per_epoch = math.ceil(len(feats) / batch_size)
     total = int(steps_per_epoch * epochs)
     warm = max(1, int(0.06 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm)))
+    )
     model.train()
     step, losses, t1 = 0, [], time.time()
     while step < total:
@@ -240,22 +291,47 @@ def train(squad: Path, out: Path, epochs: float = 3.0, lr: float = 8e-5, batch_s
             step += 1
             if step % 50 == 0:
                 rate = step / (time.time() - t1)
-                log.warning("step %d/%d loss %.3f (%.2f steps/s, %.0f min left)", step, total, np.mean(losses[-50:]), rate, (total - step) / rate / 60)
-    save(model, tokenizer, out, {
-        "base": base_id, "squad_titles": part_titles(load_split(), "reader"), "examples": len(feats),
-        "with_answer": n_pos, "removed_neg": removed_neg, "swapped_neg": swapped_neg, "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
-        "final_loss": float(np.mean(losses[-100:])), "minutes": round((time.time() - t0) / 60, 1),
-    })
+                log.warning(
+                    "step %d/%d loss %.3f (%.2f steps/s, %.0f min left)",
+                    step,
+                    total,
+                    np.mean(losses[-50:]),
+                    rate,
+                    (total - step) / rate / 60,
+                )
+    save(
+        model,
+        tokenizer,
+        out,
+        {
+            "base": base_id,
+            "squad_titles": part_titles(load_split(), "reader"),
+            "examples": len(feats),
+            "with_answer": n_pos,
+            "removed_neg": removed_neg,
+            "swapped_neg": swapped_neg,
+            "epochs": epochs,
+            "lr": lr,
+            "batch_size": batch_size,
+            "seed": seed,
+            "final_loss": float(np.mean(losses[-100:])),
+            "minutes": round((time.time() - t0) / 60, 1),
+        },
+    )
     return {"examples": len(feats), "loss": float(np.mean(losses[-100:]))}
 
 
-def save(model, tokenizer, out: Path, info: dict) -> None:
+def save(model: Any, tokenizer: Any, out: Path, info: dict) -> None:
     """Weights in float16 safetensors without the (frozen, packaged) word-embedding table."""
     import torch
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items() if k != WORD_EMBEDDINGS and not k.endswith("position_ids")}
+    state = {
+        k: v.detach().to(torch.float16).contiguous()
+        for k, v in model.state_dict().items()
+        if k != WORD_EMBEDDINGS and not k.endswith("position_ids")
+    }
     save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
     model.config.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
@@ -295,12 +371,27 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--limit", type=int, default=0, help="train on this many examples only (smoke runs)")
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--removed-neg", type=float, default=0.0, help="share of questions that add an answer-removed passage")
-    ap.add_argument("--swapped-neg", type=float, default=0.0, help="share of questions that add an entity-swapped passage")
+    ap.add_argument(
+        "--removed-neg", type=float, default=0.0, help="share of questions that add an answer-removed passage"
+    )
+    ap.add_argument(
+        "--swapped-neg", type=float, default=0.0, help="share of questions that add an entity-swapped passage"
+    )
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    print(train(a.squad, a.out, a.epochs, a.lr, a.batch_size, limit=a.limit, threads=a.threads,
-                removed_neg=a.removed_neg, swapped_neg=a.swapped_neg))
+    print(
+        train(
+            a.squad,
+            a.out,
+            a.epochs,
+            a.lr,
+            a.batch_size,
+            limit=a.limit,
+            threads=a.threads,
+            removed_neg=a.removed_neg,
+            swapped_neg=a.swapped_neg,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Offsets are character offsets into the *cleaned* article text (``Document.text``
 ``document.text[chunk.start:chunk.end] == chunk.text`` always holds and a citation points at an
 exact span a reader can find.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -181,11 +182,18 @@ class Answer:
     def from_dict(cls, d: dict[str, Any]) -> Answer:
         """Inverse of ``to_dict``: an answer received from a running server, as if made here."""
         return cls(
-            text=d["text"], abstained=d["abstained"], question=d.get("question", ""),
+            text=d["text"],
+            abstained=d["abstained"],
+            question=d.get("question", ""),
             citations=[Citation.from_dict(c) for c in d.get("citations", [])],
             sentences=[Sentence(**s) for s in d.get("sentences", [])],
-            rewritten_question=d.get("rewritten_question"), draft=d.get("draft"), support=d.get("support", 0.0),
-            short_answer=d.get("short_answer"), short_span=tuple(d["short_span"]) if d.get("short_span") else None,
-            notes=list(d.get("notes", [])), timings=dict(d.get("timings", {})),
-            parts=[cls.from_dict(p) for p in d.get("parts", [])], abstention=d.get("abstention", ""),
+            rewritten_question=d.get("rewritten_question"),
+            draft=d.get("draft"),
+            support=d.get("support", 0.0),
+            short_answer=d.get("short_answer"),
+            short_span=tuple(d["short_span"]) if d.get("short_span") else None,
+            notes=list(d.get("notes", [])),
+            timings=dict(d.get("timings", {})),
+            parts=[cls.from_dict(p) for p in d.get("parts", [])],
+            abstention=d.get("abstention", ""),
         )

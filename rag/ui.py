@@ -5,6 +5,7 @@ Chat on the left, the sources of the latest answer on the right (each passage wi
 file, score and the supporting sentence highlighted), an Articles tab to see and add articles, and
 a JSON endpoint ``/ask`` for programs (``gradio_client``).
 """
+
 from __future__ import annotations
 
 import html
@@ -14,7 +15,9 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rag.articles import MAX_UPLOAD_BYTES, add_article
 from rag.embedding import ModelLoadError
@@ -22,6 +25,9 @@ from rag.index import IndexError_
 from rag.loading import SUPPORTED_SUFFIXES, too_big
 from rag.pipeline import InvalidQuestion, Pipeline
 from rag.types import Answer, Citation
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +87,9 @@ def answer_markdown(ans: Answer) -> str:
             quote = s.text
             if ans.short_answer:  # the quote may be a part of its highlighted sentence: show where it was cut
                 cit = next((c for c in ans.citations if c.n in s.citations), None)
-                whole = next((cit.text[a:b] for a, b in cit.highlights if quote in cit.text[a:b]), quote) if cit else quote
+                whole = (
+                    next((cit.text[a:b] for a, b in cit.highlights if quote in cit.text[a:b]), quote) if cit else quote
+                )
                 quote = ("" if whole.startswith(quote) else "…") + quote + ("" if whole.endswith(quote) else "…")
             parts.append(f'<span class="quoted">“{html.escape(quote)}”</span> {_cite_links(marks)}')
         else:
@@ -114,8 +122,11 @@ def _marked(c: Citation, a: int, b: int, short: tuple[int, int] | None = None) -
 
 def _inline(c: Citation, a: int, b: int, short: tuple[int, int] | None) -> str:
     if short and a <= short[0] < short[1] <= b:
-        return (html.escape(c.text[a : short[0]]) + f"<b>{html.escape(c.text[short[0] : short[1]])}</b>"
-                + html.escape(c.text[short[1] : b]))
+        return (
+            html.escape(c.text[a : short[0]])
+            + f"<b>{html.escape(c.text[short[0] : short[1]])}</b>"
+            + html.escape(c.text[short[1] : b])
+        )
     return html.escape(c.text[a:b])
 
 
@@ -153,7 +164,11 @@ def sources_html(ans: Answer | None) -> str:
     short_of = {a.short_span[0]: (a.short_span[1], a.short_span[2]) for a in [ans, *ans.parts] if a.short_span}
     for c in ans.citations:
         byline = " · ".join(x for x in (c.author, c.date) if x)
-        where = " · ".join(x for x in (html.escape(c.source), c.page_label, f"characters {c.start}–{c.end}", f"score {c.score:.3f}") if x)
+        where = " · ".join(
+            x
+            for x in (html.escape(c.source), c.page_label, f"characters {c.start}–{c.end}", f"score {c.score:.3f}")
+            if x
+        )
         blocks.append(
             f'<div class="src" id="src-{c.n}"><div class="src-head">[{c.n}] {html.escape(c.title)}</div>'
             + (f'<div class="src-by">{html.escape(byline)}</div>' if byline else "")
@@ -162,7 +177,9 @@ def sources_html(ans: Answer | None) -> str:
         )
     if ans.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in ans.notes)
-        blocks.append(f'<details><summary class="src-meta">How the draft was checked ({len(ans.notes)})</summary><ul>{items}</ul></details>')
+        blocks.append(
+            f'<details><summary class="src-meta">How the draft was checked ({len(ans.notes)})</summary><ul>{items}</ul></details>'
+        )
     return "".join(blocks)
 
 
@@ -174,7 +191,14 @@ def answer_json(ans: Answer) -> dict:
 
 def articles_rows(pipe: Pipeline) -> list[list]:
     return [
-        [meta.get("title", ""), meta.get("author", ""), meta.get("date", ""), source, meta.get("pages") or "", meta.get("chunks", 0)]
+        [
+            meta.get("title", ""),
+            meta.get("author", ""),
+            meta.get("date", ""),
+            source,
+            meta.get("pages") or "",
+            meta.get("chunks", 0),
+        ]
         for source, meta in sorted(pipe.index.documents.items())
     ]
 
@@ -190,10 +214,10 @@ def _text(content: object) -> str:
 
 
 # --- the app ---------------------------------------------------------------------------------
-def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
+def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
     import gradio as gr
 
-    def respond(message: str, chat: list[dict], turns: list[dict]):
+    def respond(message: str, chat: list[dict], turns: list[dict]) -> Iterator[tuple]:
         chat = list(chat or [])
         turns = list(turns or [])
         message = (message or "").strip()
@@ -212,7 +236,10 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
                     yield chat, turns, sources_html(item), ""
                 else:
                     draft += item
-                    chat[-1] = {"role": "assistant", "content": f"<i>drafting (not yet checked)…</i> {html.escape(draft)}"}
+                    chat[-1] = {
+                        "role": "assistant",
+                        "content": f"<i>drafting (not yet checked)…</i> {html.escape(draft)}",
+                    }
                     yield chat, turns, gr.update(), ""
         except InvalidQuestion as e:
             chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(e))}"}
@@ -222,11 +249,14 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
             yield chat, turns, gr.update(), ""
         except Exception as e:
             log.exception("answering %r failed", message[:200])
-            chat[-1] = {"role": "assistant", "content": f"⚠️ This question could not be answered ({html.escape(type(e).__name__)}); "
-                        "the server log has the details."}
+            chat[-1] = {
+                "role": "assistant",
+                "content": f"⚠️ This question could not be answered ({html.escape(type(e).__name__)}); "
+                "the server log has the details.",
+            }
             yield chat, turns, gr.update(), ""
 
-    def new_chat():
+    def new_chat() -> tuple:
         return [], [], sources_html(None), ""
 
     def ask(question: str, history: list[dict] | None = None) -> dict:
@@ -239,7 +269,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
             log.exception("answering %r failed", str(question)[:200])
             return {"error": f"internal error ({type(e).__name__}); see the server log"}
 
-    def upload(files: list | None):
+    def upload(files: list | None) -> tuple:
         if not files:
             return gr.update(), "No file chosen."
         docs_dir = Path(pipe.settings.docs_dir)
@@ -265,7 +295,9 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
         return articles_rows(pipe), "\n".join(f"- {line}" for line in results)
 
     with gr.Blocks(title="rag — ask the articles", analytics_enabled=False) as demo:
-        gr.Markdown("## rag — ask the articles\nAnswers come only from the indexed articles; every claim cites its passage.")
+        gr.Markdown(
+            "## rag — ask the articles\nAnswers come only from the indexed articles; every claim cites its passage."
+        )
         turns = gr.State([])  # per browser session: the conversation as passed to rag.query
         with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
@@ -279,12 +311,16 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
                 sources = gr.HTML(sources_html(None), elem_id="sources")
         with gr.Tab("Articles"):
             table = gr.Dataframe(
-                headers=["title", "author", "date", "file", "pages", "passages"], value=lambda: articles_rows(pipe),
-                interactive=False, elem_id="articles",
+                headers=["title", "author", "date", "file", "pages", "passages"],
+                value=lambda: articles_rows(pipe),
+                interactive=False,
+                elem_id="articles",
             )
             files = gr.File(
                 label=f"Add articles (.txt, .md, .html, .pdf; up to {max_upload_bytes // 2**20} MB each)",
-                file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload",
+                file_count="multiple",
+                file_types=list(SUPPORTED_SUFFIXES),
+                elem_id="upload",
             )
             status = gr.Markdown(elem_id="upload-status")
             add = gr.Button("Add to the collection", elem_id="add")
@@ -301,7 +337,7 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES):
     return demo
 
 
-def api_ask_route(pipe: Pipeline):
+def api_ask_route(pipe: Pipeline) -> Callable[..., Any]:
     """``POST /api/ask`` {"question", "history"?, "top_k"?}: the answer as JSON. A plain route
     beside Gradio's own API, so ``rag ask`` (and curl) need no client library: see rag/remote.py."""
     from fastapi import Body
@@ -309,8 +345,9 @@ def api_ask_route(pipe: Pipeline):
 
     def api_ask(payload: dict = Body(...)) -> JSONResponse:  # noqa: B008 - FastAPI's idiom; sync: run in a worker thread
         try:
-            ans = pipe.query(str(payload.get("question", "")), history=payload.get("history") or None,
-                             top_k=payload.get("top_k"))
+            ans = pipe.query(
+                str(payload.get("question", "")), history=payload.get("history") or None, top_k=payload.get("top_k")
+            )
         except InvalidQuestion as e:
             return JSONResponse({"error": str(e)}, status_code=400)
         except (ModelLoadError, IndexError_) as e:
@@ -336,13 +373,21 @@ def serve(pipe: Pipeline, host: str = "127.0.0.1", port: int = 7860) -> None:
     # As many questions at once as the generator decodes in one batch (rag/batching.py); each
     # session keeps its own history, and retrieval holds the pipeline's lock only briefly.
     demo.queue(default_concurrency_limit=max(1, pipe.settings.generator_max_batch)).launch(
-        server_name=host, server_port=port, share=False, show_error=True, css=CSS, quiet=True,
-        max_file_size=MAX_UPLOAD_BYTES, prevent_thread_lock=True,
+        server_name=host,
+        server_port=port,
+        share=False,
+        show_error=True,
+        css=CSS,
+        quiet=True,
+        max_file_size=MAX_UPLOAD_BYTES,
+        prevent_thread_lock=True,
     )
     demo.app.add_api_route(API_PATH, api_ask_route(pipe), methods=["POST"])
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    marker = announce(pipe.settings.index_dir, ServerInfo(f"http://{local}:{port}", os.getpid(),
-                                                          str(pipe.settings.docs_dir), pipe.settings.generator))
+    marker = announce(
+        pipe.settings.index_dir,
+        ServerInfo(f"http://{local}:{port}", os.getpid(), str(pipe.settings.docs_dir), pipe.settings.generator),
+    )
     print(f"ready: http://{host}:{port}", flush=True)
     if threading.current_thread() is threading.main_thread():  # `kill` stops it as cleanly as Ctrl+C
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -1,4 +1,5 @@
 """Shared fixtures: real articles, the real packaged embedder, real indexes in temporary folders."""
+
 from __future__ import annotations
 
 import shutil
@@ -32,7 +33,11 @@ def seeds_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
     """An extractive pipeline over the seeds, with its own index folder."""
-    pipe = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path_factory.mktemp("index"), generator="none",
-                    components=Components(embedder=embedder))  # one loaded model across fixtures
+    pipe = Pipeline(
+        docs_dir=seeds_copy,
+        index_dir=tmp_path_factory.mktemp("index"),
+        generator="none",
+        components=Components(embedder=embedder),
+    )  # one loaded model across fixtures
     pipe.sync()
     return pipe

@@ -1,4 +1,5 @@
 """The vector search structure: exact below a size, a self-calibrating IVF index above it."""
+
 from __future__ import annotations
 
 import shutil
@@ -33,10 +34,10 @@ def test_large_collections_get_a_calibrated_ivf_with_exact_scores() -> None:
     assert index.nlist == ann.nlist_for(40_000) and 1 <= index.nprobe <= index.nlist
     scores, rows = ann.search(index, data, queries, 10)
     truth = ann.exact_neighbours(data, queries, 10)
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows.tolist(), truth.tolist())])
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows.tolist(), truth.tolist(), strict=True)])
     assert recall >= 0.9, recall  # calibrated on stored vectors to 0.95; fresh queries land close
     # scores are the true cosines of the returned rows, best first
-    for q, s, r in zip(queries, scores, rows):
+    for q, s, r in zip(queries, scores, rows, strict=True):
         assert np.allclose(s, data[r] @ q, atol=1e-5) and np.all(np.diff(s) <= 1e-6)
     # a single query (run on one thread) gives the batch's answer, and the thread count is restored
     before = faiss.omp_get_max_threads()
@@ -75,5 +76,13 @@ def test_product_index_above_threshold_is_persisted_and_searched(tmp_path: Path,
     assert again is not None and again.faiss_index.nprobe == index.faiss_index.nprobe
     hits = Retriever(again, embedder, mode="dense").retrieve("How many Tomahawk cruise missiles is Japan acquiring?", 3)
     assert hits and "Tomahawk" in hits[0].chunk.text
-    assert abs(hits[0].dense - float(again.vectors[again.chunks.index(hits[0].chunk)] @
-                                    embedder.encode_query("How many Tomahawk cruise missiles is Japan acquiring?"))) < 1e-4
+    assert (
+        abs(
+            hits[0].dense
+            - float(
+                again.vectors[again.chunks.index(hits[0].chunk)]
+                @ embedder.encode_query("How many Tomahawk cruise missiles is Japan acquiring?")
+            )
+        )
+        < 1e-4
+    )

@@ -1,5 +1,6 @@
 """The answer layer on real components: the packaged reader, the fitted answer scorer, real
 indexes over SQuAD paragraphs and over small article folders written here."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -92,7 +93,10 @@ def test_default_policy_does_not_load_the_packaged_generator(tmp_path: Path) -> 
     assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="packaged").generator is None
     own = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator=str(packaged_gguf()))
     assert own.draft_policy == "no-short-answer" and own.generator is not None  # a generator you name drafts
-    assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="packaged", draft_policy="always").generator is not None
+    assert (
+        Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="packaged", draft_policy="always").generator
+        is not None
+    )
     with pytest.raises(ModelLoadError, match="draft_policy"):
         Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", draft_policy="sometimes")
 
@@ -144,10 +148,12 @@ def test_indexed_squad_question_is_answered_from_its_paragraph(squad_pipe: tuple
     qs = [q for q in titles[name].questions if q.paragraph < 6][:10]
     answered = [pipe.query(q.question) for q in qs]
     good = sum(
-        (not a.abstained) and any(g.lower() in a.plain_text.lower() for g in q.answers) and a.citations[0].source == q.source
-        for q, a in zip(qs, answered)
+        (not a.abstained)
+        and any(g.lower() in a.plain_text.lower() for g in q.answers)
+        and a.citations[0].source == q.source
+        for q, a in zip(qs, answered, strict=True)
     )
-    assert good >= 6, [(q.question, a.text) for q, a in zip(qs, answered)]
+    assert good >= 6, [(q.question, a.text) for q, a in zip(qs, answered, strict=True)]
 
 
 def test_short_answer_lies_inside_its_cited_sentence(pipeline: Pipeline) -> None:
@@ -189,8 +195,16 @@ def test_squad_eval_reports_every_figure(squad_pipe: tuple[Pipeline, dict]) -> N
     cases += [Case("near_miss", q, exclude=answer_sources(q, titles[name])) for q in qs[:2]]
     summary, rows = run(pipe, cases)
     assert len(rows) == len(cases) and summary["answerable"] == 4
-    for key in ("sentence_p@1", "accuracy", "gold_paragraph_cited", "false_refusals", "refused_other_title",
-                "refused_near_miss", "median_answer_words", "p50_s"):
+    for key in (
+        "sentence_p@1",
+        "accuracy",
+        "gold_paragraph_cited",
+        "false_refusals",
+        "refused_other_title",
+        "refused_near_miss",
+        "median_answer_words",
+        "p50_s",
+    ):
         assert summary[key] is not None, key
     near = [r for r in rows if r["kind"] == "near_miss"]
     assert all("correct" not in r for r in near)  # excluded paragraphs cannot be cited, so nothing to score

@@ -1,5 +1,6 @@
 """The browser chat, as users and programs meet it: a real server process on loopback, the
 gradio_client API, and a real headless Chromium driven by Playwright."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: n
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -41,8 +48,20 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     port = _free_port()
     log = open(work / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--docs", str(docs), "--index", str(work / "index")],
-        stdout=log, stderr=subprocess.STDOUT, cwd=work, env={**os.environ},
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(port),
+            "--docs",
+            str(docs),
+            "--index",
+            str(work / "index"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=work,
+        env={**os.environ},
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 240
@@ -88,8 +107,18 @@ def test_api_returns_cited_json(server: dict) -> None:
 def test_rag_ask_is_answered_by_the_running_server(server: dict) -> None:
     index = server["work"] / "index"
     assert json.loads((index / "serve.json").read_text())["url"] == server["url"].rstrip("/")
-    args = [sys.executable, "-m", "rag.cli", "ask", "Who met at the White House?", "--json",
-            "--docs", str(server["docs"]), "--index", str(index)]
+    args = [
+        sys.executable,
+        "-m",
+        "rag.cli",
+        "ask",
+        "Who met at the White House?",
+        "--json",
+        "--docs",
+        str(server["docs"]),
+        "--index",
+        str(index),
+    ]
     remote = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert remote.returncode == 0, remote.stderr
     assert "answered by the running rag serve" in remote.stderr
@@ -179,7 +208,9 @@ def test_browser_answer_citation_and_highlight(server: dict, tmp_path: Path) -> 
         # a pasted wall of text gets a visible reason, not a spinner or a traceback
         page.locator("#question textarea").fill("Tomahawk " * 400)
         page.locator("#ask").click()
-        page.wait_for_function("document.querySelector('#chat').innerText.includes('the limit is 2,000')", timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('#chat').innerText.includes('the limit is 2,000')", timeout=30_000
+        )
         assert "Traceback" not in page.locator("#chat").inner_text()
         page.locator("#new-chat").click()
         page.wait_for_function(f"{FINISHED} === 0")
@@ -193,12 +224,16 @@ def test_browser_pdf_upload_is_answerable_with_its_page(server: dict, tmp_path: 
     from tests.test_pdf import make_pdf
 
     pdf = tmp_path / "glacier_survey.pdf"
-    pdf.write_bytes(make_pdf(
-        "Glacier survey finds record retreat",
-        ["Page one is about the survey team, which spent six weeks on the ice field with drones and GPS stakes."],
-        ["The survey measured a retreat of 312 meters at the glacier's tongue since the last count, the largest on record."],
-        author="Ines Laurent",
-    ))
+    pdf.write_bytes(
+        make_pdf(
+            "Glacier survey finds record retreat",
+            ["Page one is about the survey team, which spent six weeks on the ice field with drones and GPS stakes."],
+            [
+                "The survey measured a retreat of 312 meters at the glacier's tongue since the last count, the largest on record."
+            ],
+            author="Ines Laurent",
+        )
+    )
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
@@ -208,17 +243,21 @@ def test_browser_pdf_upload_is_answerable_with_its_page(server: dict, tmp_path: 
         for attempt in range(3):  # a busy machine can mount the tab's upload handler after the first try
             page.locator("#upload input[type=file]").set_input_files(str(pdf))
             try:
-                page.wait_for_function("document.querySelector('#upload').innerText.includes('glacier_survey.pdf')",
-                                       timeout=40_000)
+                page.wait_for_function(
+                    "document.querySelector('#upload').innerText.includes('glacier_survey.pdf')", timeout=40_000
+                )
                 break
             except PlaywrightTimeout:
                 if attempt == 2:
                     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
-                    raise AssertionError("the upload never showed the file; #upload reads: "
-                                         + repr(page.locator("#upload").inner_text()[:500])) from None
+                    raise AssertionError(
+                        "the upload never showed the file; #upload reads: "
+                        + repr(page.locator("#upload").inner_text()[:500])
+                    ) from None
         page.locator("#add").click()
-        page.wait_for_function("document.querySelector('#upload-status').innerText.includes('added glacier_survey.pdf')",
-                               timeout=120_000)
+        page.wait_for_function(
+            "document.querySelector('#upload-status').innerText.includes('added glacier_survey.pdf')", timeout=120_000
+        )
         assert "Glacier survey finds record retreat" in page.locator("#articles").inner_text()
         page.get_by_role("tab", name="Chat").click()
         _ask(page, "How far has the glacier's tongue retreated since the last count?")
@@ -237,7 +276,10 @@ def test_two_sessions_keep_their_own_history(server: dict) -> None:
         for page in (a, b):
             page.goto(server["url"])
         # both questions are asked before either answer arrives: the queue serves them in turn
-        for page, q in ((a, "Which professor at Wased University is quoted?"), (b, "How many Tomahawk missiles is Japan acquiring?")):
+        for page, q in (
+            (a, "Which professor at Wased University is quoted?"),
+            (b, "How many Tomahawk missiles is Japan acquiring?"),
+        ):
             page.locator("#question textarea").fill(q)
             page.locator("#ask").click()
         for page in (a, b):
@@ -245,6 +287,14 @@ def test_two_sessions_keep_their_own_history(server: dict) -> None:
         _ask(a, "What does he argue?")
         _ask(b, "And which other missiles are mentioned?")
         src_a, src_b = a.locator("#sources").inner_text(), b.locator("#sources").inner_text()
-        assert "Searched for:" in src_a and "Wased" in src_a and "Tomahawk" not in src_a.split("Searched for:")[1].split("\n")[0]
-        assert "Searched for:" in src_b and "Tomahawk" in src_b and "Wased" not in src_b.split("Searched for:")[1].split("\n")[0]
+        assert (
+            "Searched for:" in src_a
+            and "Wased" in src_a
+            and "Tomahawk" not in src_a.split("Searched for:")[1].split("\n")[0]
+        )
+        assert (
+            "Searched for:" in src_b
+            and "Tomahawk" in src_b
+            and "Wased" not in src_b.split("Searched for:")[1].split("\n")[0]
+        )
         browser.close()

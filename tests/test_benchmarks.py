@@ -1,4 +1,5 @@
 """Smoke tests: every benchmark runs end to end at toy sizes (full runs stay out of the suite)."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,20 @@ def test_indexing_benchmarks_run(capsys, embedder) -> None:
 
 def test_runner_writes_json_table_and_plot(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "cleaning,retrieval,incremental", "--out", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--only",
+            "cleaning,retrieval,incremental",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "retrieval p50 at" not in out.stdout  # quick sizes are not the targets' sizes

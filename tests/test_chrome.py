@@ -1,12 +1,15 @@
 """Site chrome, headlines, bylines and datelines (rag/chrome.py), and the messy-file benchmark."""
+
 from __future__ import annotations
 
 import pytest
 
 from rag.chrome import byline_author, is_breadcrumb, is_dateline, is_widget, label_of, strip_chrome
 
-PARA = ("The committee met for three hours on Monday and agreed to publish its findings before the end of the year, "
-        "a decision welcomed by both parties.")
+PARA = (
+    "The committee met for three hours on Monday and agreed to publish its findings before the end of the year, "
+    "a decision welcomed by both parties."
+)
 
 
 @pytest.mark.parametrize("line", ["Home » world » Big summit ends", "News > Europe > France", "Sport / Football / Cup"])
@@ -14,17 +17,23 @@ def test_breadcrumbs(line: str) -> None:
     assert is_breadcrumb(line)
 
 
-@pytest.mark.parametrize("line", ["Profits rose 5% in 2024 / 2025 as demand grew across all the company's regions and units", "Q&A"])
+@pytest.mark.parametrize(
+    "line", ["Profits rose 5% in 2024 / 2025 as demand grew across all the company's regions and units", "Q&A"]
+)
 def test_not_breadcrumbs(line: str) -> None:
     assert not is_breadcrumb(line)
 
 
-@pytest.mark.parametrize("line", ["Tuesday, December 2, 2025", "Updated: June 11, 2025 at 7:05 a.m.", "2025-03-14", "12 March 2025"])
+@pytest.mark.parametrize(
+    "line", ["Tuesday, December 2, 2025", "Updated: June 11, 2025 at 7:05 a.m.", "2025-03-14", "12 March 2025"]
+)
 def test_datelines(line: str) -> None:
     assert is_dateline(line)
 
 
-@pytest.mark.parametrize("line", ["The talks began on Tuesday, December 2, 2025.", "May Day", "March 2025 was the warmest March on record"])
+@pytest.mark.parametrize(
+    "line", ["The talks began on Tuesday, December 2, 2025.", "May Day", "March 2025 was the warmest March on record"]
+)
 def test_sentences_with_dates_are_not_datelines(line: str) -> None:
     assert not is_dateline(line)
 
@@ -42,9 +51,27 @@ def test_widgets_are_whole_lines_only() -> None:
 
 
 def test_strip_chrome_keeps_the_article_and_finds_its_metadata() -> None:
-    lines = ["Skip to content", "World", "Business", "", "Harbor talks end with a deal", "By Ana Ruiz", "March 3, 2025", "",
-             PARA, "", "Advertisement", "", PARA.replace("Monday", "Friday"), "Short closing line.", "",
-             "Share this article", "Facebook", "Leave a Reply", "Please enter your comment!"]
+    lines = [
+        "Skip to content",
+        "World",
+        "Business",
+        "",
+        "Harbor talks end with a deal",
+        "By Ana Ruiz",
+        "March 3, 2025",
+        "",
+        PARA,
+        "",
+        "Advertisement",
+        "",
+        PARA.replace("Monday", "Friday"),
+        "Short closing line.",
+        "",
+        "Share this article",
+        "Facebook",
+        "Leave a Reply",
+        "Please enter your comment!",
+    ]
     out = strip_chrome(lines)
     assert out.title == "Harbor talks end with a deal" and not out.title_is_label
     assert out.author == "Ana Ruiz" and out.date == "March 3, 2025"

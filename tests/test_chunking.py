@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,10 +34,10 @@ def test_passages_respect_size_and_overlap() -> None:
     doc = load_documents(SEEDS)[2]
     chunks = chunk_document(doc, 400, 1)
     assert all(len(c.text) <= 400 for c in chunks)
-    overlapping = sum(1 for a, b in zip(chunks, chunks[1:]) if b.start < a.end)
+    overlapping = sum(1 for a, b in pairwise(chunks) if b.start < a.end)
     assert overlapping >= len(chunks) // 2
     no_overlap = chunk_document(doc, 400, 0)
-    assert all(b.start >= a.end for a, b in zip(no_overlap, no_overlap[1:]))
+    assert all(b.start >= a.end for a, b in pairwise(no_overlap))
 
 
 def test_ids_are_stable_and_depend_on_text() -> None:

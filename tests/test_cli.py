@@ -1,4 +1,5 @@
 """The installed ``rag`` command, run as a user would: a subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,14 @@ def test_index_then_ask(workdir: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "5 added" in out.stdout and "passages" in out.stdout
     assert (workdir / "index" / "CURRENT").is_file()
-    out = rag("ask", "How many Tomahawk cruise missiles is Japan acquiring?",
-              "--docs", str(workdir / "docs"), "--index", str(workdir / "index"))
+    out = rag(
+        "ask",
+        "How many Tomahawk cruise missiles is Japan acquiring?",
+        "--docs",
+        str(workdir / "docs"),
+        "--index",
+        str(workdir / "index"),
+    )
     assert out.returncode == 0, out.stderr
     assert "400" in out.stdout and "Sources:" in out.stdout
     assert "[1] 004_9ccf596f5a5ca5a0.txt" in out.stdout
@@ -51,15 +58,36 @@ def test_index_then_ask(workdir: Path) -> None:
 def test_eval_writes_predictions_and_figures(workdir: Path) -> None:
     qa = workdir / "qa.jsonl"
     items = [
-        {"id": "t1", "question": "Which air base in Okinawa is mentioned?", "answer": "Kadena",
-         "aliases": [], "sources": ["001_0dc30543c454f561.txt"], "type": "factoid",
-         "evidence": ["The steady rumble of logistical aircraft at Kadena Air Base in Okinawa"]},
-        {"id": "t2", "question": "What is the boiling point of mercury?", "answer": "", "aliases": [],
-         "sources": [], "evidence": [], "type": "unanswerable"},
+        {
+            "id": "t1",
+            "question": "Which air base in Okinawa is mentioned?",
+            "answer": "Kadena",
+            "aliases": [],
+            "sources": ["001_0dc30543c454f561.txt"],
+            "type": "factoid",
+            "evidence": ["The steady rumble of logistical aircraft at Kadena Air Base in Okinawa"],
+        },
+        {
+            "id": "t2",
+            "question": "What is the boiling point of mercury?",
+            "answer": "",
+            "aliases": [],
+            "sources": [],
+            "evidence": [],
+            "type": "unanswerable",
+        },
     ]
     qa.write_text("\n".join(json.dumps(i) for i in items) + "\n")
-    out = rag("eval", str(qa), "--out", str(workdir / "pred.jsonl"),
-              "--docs", str(workdir / "docs"), "--index", str(workdir / "index"))
+    out = rag(
+        "eval",
+        str(qa),
+        "--out",
+        str(workdir / "pred.jsonl"),
+        "--docs",
+        str(workdir / "docs"),
+        "--index",
+        str(workdir / "index"),
+    )
     assert out.returncode == 0, out.stderr
     summary = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("{")))
     assert summary["accuracy"] == 100.0 and summary["abstain_on_unanswerable"] == 100.0
@@ -71,7 +99,13 @@ def test_eval_writes_predictions_and_figures(workdir: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("ask",), ("eval", "/no/such/file.jsonl"), ("index", "--docs", "/no/such/dir"), ("frobnicate",), ("ask", "q", "--top-k", "0")],
+    [
+        ("ask",),
+        ("eval", "/no/such/file.jsonl"),
+        ("index", "--docs", "/no/such/dir"),
+        ("frobnicate",),
+        ("ask", "q", "--top-k", "0"),
+    ],
 )
 def test_bad_arguments_give_usage_errors_not_tracebacks(args: tuple[str, ...]) -> None:
     out = rag(*args)

@@ -1,4 +1,5 @@
 """Splitting a two-part question (rag/decompose.py) and answering it part by part (Pipeline)."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,10 @@ from tests.conftest import SQUAD, needs_squad
     ("question", "parts"),
     [
         ("When was the bridge opened and who designed it?", ["When was the bridge opened?", "Who designed it?"]),
-        ("Which city hosted the games, and in which year did they end?",
-         ["Which city hosted the games?", "In which year did they end?"]),
+        (
+            "Which city hosted the games, and in which year did they end?",
+            ["Which city hosted the games?", "In which year did they end?"],
+        ),
         ("Where is the museum; what does it hold?", ["Where is the museum?", "What does it hold?"]),
     ],
 )

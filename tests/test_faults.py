@@ -1,5 +1,6 @@
 """Faults: a killed indexer, damaged index files, a folder we may not write to, a full disk.
 Each gives a clear message and either recovers or refuses, and the last good index survives."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,15 @@ def docs(tmp_path: Path) -> Path:
 
 
 def rag_cli(*args: str, env: dict | None = None, preexec=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=300,
-                          cwd=ROOT, env={**os.environ, "RAG_GENERATOR": "none", **(env or {})}, preexec_fn=preexec)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "RAG_GENERATOR": "none", **(env or {})},
+        preexec_fn=preexec,
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 5, 7])
@@ -55,7 +63,9 @@ class _Payload:
         return (Path.touch, (Path(self.marker),))
 
 
-def test_damaged_generation_falls_back_to_the_previous_one(docs: Path, tmp_path: Path, embedder: Embedder, caplog) -> None:
+def test_damaged_generation_falls_back_to_the_previous_one(
+    docs: Path, tmp_path: Path, embedder: Embedder, caplog
+) -> None:
     store = IndexStore(tmp_path / "index")
     first, _ = sync_index(docs, store, embedder)
     (docs / "extra.txt").write_text("Extra\nA new article about fishing rights near Hokkaido and salmon quotas.\n")
@@ -75,8 +85,12 @@ def test_damaged_generation_falls_back_to_the_previous_one(docs: Path, tmp_path:
     assert {c.id for c in recovered.chunks} == {c.id for c in second.chunks}
 
 
-@pytest.mark.parametrize("damage", ["truncated-chunks", "bad-json", "old-manifest", "missing-faiss", "dangling-current"])
-def test_each_kind_of_damage_is_reported_and_repaired(damage: str, docs: Path, tmp_path: Path, embedder: Embedder, caplog) -> None:
+@pytest.mark.parametrize(
+    "damage", ["truncated-chunks", "bad-json", "old-manifest", "missing-faiss", "dangling-current"]
+)
+def test_each_kind_of_damage_is_reported_and_repaired(
+    damage: str, docs: Path, tmp_path: Path, embedder: Embedder, caplog
+) -> None:
     store = IndexStore(tmp_path / "index")
     index, _ = sync_index(docs, store, embedder)
     assert [p for p in store.path.glob("gen-*")] == [index.path]  # no fallback: this is the rebuild path
@@ -110,20 +124,32 @@ def test_read_only_index_folder_refuses_to_write_and_keeps_answering(docs: Path,
     for p in [index_dir, *index_dir.iterdir()]:
         p.chmod(0o555 if p.is_dir() else 0o444)
     # root ignores permission bits; run as root *without* the capability that lets it
-    no_override = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
+    no_override = [
+        "setpriv",
+        "--bounding-set=-dac_override,-dac_read_search",
+        "--inh-caps=-dac_override,-dac_read_search",
+    ]
 
     def run(*args: str) -> subprocess.CompletedProcess:
         cmd = [sys.executable, "-m", "rag.cli", *args]
         if os.geteuid() == 0:
             cmd = no_override + ["--"] + cmd
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT,
-                              env={**os.environ, "RAG_GENERATOR": "none"})
+        return subprocess.run(
+            cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, "RAG_GENERATOR": "none"}
+        )
 
     try:
         out = run("index", "--docs", str(docs), "--index", str(index_dir))
         assert out.returncode == 1 and "cannot write the index" in out.stderr and "Traceback" not in out.stderr
         assert "previous index is unchanged" in out.stderr
-        asked = run("ask", "How many Tomahawk cruise missiles is Japan acquiring?", "--docs", str(docs), "--index", str(index_dir))
+        asked = run(
+            "ask",
+            "How many Tomahawk cruise missiles is Japan acquiring?",
+            "--docs",
+            str(docs),
+            "--index",
+            str(index_dir),
+        )
         assert asked.returncode == 0 and "400" in asked.stdout, asked.stderr
         assert "answering from the index as it is" in asked.stderr
     finally:
@@ -151,16 +177,27 @@ def test_full_disk_during_a_commit_keeps_the_previous_index(docs: Path, tmp_path
     survivor = IndexStore(index_dir).load()
     assert survivor is not None and [c.id for c in survivor.chunks] == [c.id for c in good.chunks]
     # asking still works: the pipeline answers from the previous index and says why
-    asked = rag_cli("ask", "How many Tomahawk cruise missiles is Japan acquiring?", "--docs", str(docs),
-                    "--index", str(index_dir), preexec=_limit_file_size)
+    asked = rag_cli(
+        "ask",
+        "How many Tomahawk cruise missiles is Japan acquiring?",
+        "--docs",
+        str(docs),
+        "--index",
+        str(index_dir),
+        preexec=_limit_file_size,
+    )
     assert asked.returncode == 0 and "400" in asked.stdout, asked.stderr
     assert "answering from the index as it is" in asked.stderr
 
 
 def test_deleted_article_disappears_from_answers(docs: Path, tmp_path: Path, embedder: Embedder) -> None:
-    pipe = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", generator="none",
-                    components=Components(embedder=embedder))
-    assert pipe.query("How many Tomahawk cruise missiles is Japan acquiring?").citations[0].source == "004_9ccf596f5a5ca5a0.txt"
+    pipe = Pipeline(
+        docs_dir=docs, index_dir=tmp_path / "index", generator="none", components=Components(embedder=embedder)
+    )
+    assert (
+        pipe.query("How many Tomahawk cruise missiles is Japan acquiring?").citations[0].source
+        == "004_9ccf596f5a5ca5a0.txt"
+    )
     (docs / "004_9ccf596f5a5ca5a0.txt").unlink()
     report = pipe.sync()
     assert report.removed == ["004_9ccf596f5a5ca5a0.txt"]

@@ -1,4 +1,5 @@
 """The local generator and the verification of what it writes (real SmolLM2, real index)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -147,9 +148,7 @@ def test_wrong_citation_is_reattributed_and_unsupported_name_dropped(embedder: E
 
 
 def test_restating_the_question_is_not_an_answer(embedder: Embedder) -> None:
-    verdicts = Verifier(embedder).verify(
-        "Japan holds U.S. debt [1].", "How much U.S. debt does Japan hold?", [DEBT]
-    )
+    verdicts = Verifier(embedder).verify("Japan holds U.S. debt [1].", "How much U.S. debt does Japan hold?", [DEBT])
     assert not verdicts[0].ok
 
 
@@ -218,7 +217,9 @@ def test_broken_generator_setting_fails_at_startup(tmp_path: Path) -> None:
 def test_cli_reports_a_broken_generator_clearly(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ask", "Anything?", "--generator", str(tmp_path / "nope.gguf")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 1 and "generator GGUF file not found" in out.stderr
     assert "Traceback" not in out.stderr
@@ -230,7 +231,9 @@ def test_drafts_asked_together_are_decoded_together_each_to_its_own_asker(gen_pi
 
     gen = gen_pipeline.generator
     assert gen is not None
-    asks = [[{"role": "user", "content": f"Write one sentence about {topic}."}] for topic in ("rivers", "trains", "tea")]
+    asks = [
+        [{"role": "user", "content": f"Write one sentence about {topic}."}] for topic in ("rivers", "trains", "tea")
+    ]
     alone = [gen.generate(m, max_new_tokens=12) for m in asks]
     before = len(gen._decoder.batches)
     together: list[str | None] = [None] * len(asks)
@@ -256,9 +259,15 @@ def test_batched_greedy_decoding_matches_transformers_generate(gen_pipeline: Pip
     messages = [{"role": "user", "content": "Name three colours."}]
     ids, mask = gen.encode_messages(messages)
     with torch.inference_mode():
-        out = gen.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=12, do_sample=False,
-                                 repetition_penalty=1.1, pad_token_id=gen.tokenizer.pad_token_id)
-    reference = gen.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+        out = gen.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=12,
+            do_sample=False,
+            repetition_penalty=1.1,
+            pad_token_id=gen.tokenizer.pad_token_id,
+        )
+    reference = gen.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
     ours = gen.generate(messages, max_new_tokens=12)
     assert ours == reference[: len(ours)] and ours.strip()
     assert ours == reference or ours.endswith("\n")  # ours stops at the end of the first line

@@ -108,8 +108,7 @@ def test_corrupt_index_is_rebuilt_with_a_warning(docs: Path, tmp_path: Path, emb
     assert report2.rebuilt_reason and len(rebuilt2) == len(index)
 
 
-def test_a_killed_builds_leftovers_are_removed_by_the_next_sync(docs: Path, tmp_path: Path,
-                                                                embedder: Embedder) -> None:
+def test_a_killed_builds_leftovers_are_removed_by_the_next_sync(docs: Path, tmp_path: Path, embedder: Embedder) -> None:
     """A build killed while writing leaves a temporary generation (at scale, gigabytes of
     vectors); the next sync removes it at once, even when it has nothing to write."""
     store = IndexStore(tmp_path / "index")

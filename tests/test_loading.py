@@ -14,14 +14,20 @@ def test_seeds_load_with_their_headlines_or_short_labels() -> None:
     docs = load_documents(SEEDS)
     assert len(docs) == len(list(SEEDS.glob("*.txt"))) == 5
     by_source = {d.source: d for d in docs}
-    assert by_source["000_61f95b61063c0a65.txt"].title == "Japan-U.S. Alliance: A Spring Visit and the Dawn of a New Chapter"
+    assert (
+        by_source["000_61f95b61063c0a65.txt"].title
+        == "Japan-U.S. Alliance: A Spring Visit and the Dawn of a New Chapter"
+    )
     assert by_source["001_0dc30543c454f561.txt"].title == (
         "Deepening Entanglements: Assessing the Resurgence of the U.S.-Japan Alliance in a Fragmented World"
     )
     assert by_source["001_0dc30543c454f561.txt"].date == "2025-12-02"  # from the dateline, which is gone from the text
     assert by_source["003_7f0ce9717cede5be.txt"].title == "Takaichi & Trump Call: Possible Friday Talks"
     assert by_source["003_7f0ce9717cede5be.txt"].author == "James Carter"
-    for name in ("002_ef4fb084e8f28a11.txt", "004_9ccf596f5a5ca5a0.txt"):  # no headline: a label from the opening clause
+    for name in (
+        "002_ef4fb084e8f28a11.txt",
+        "004_9ccf596f5a5ca5a0.txt",
+    ):  # no headline: a label from the opening clause
         d = by_source[name]
         assert d.title_is_label and 0 < len(d.title) <= 80
         assert d.title.rstrip("…") in d.text[:200]
@@ -30,8 +36,17 @@ def test_seeds_load_with_their_headlines_or_short_labels() -> None:
 
 
 def test_no_seed_passage_holds_site_chrome() -> None:
-    chrome = ("Related Posts", "Top 5 This Week", "Home »", "LEAVE A REPLY", "You may also like", "Adblock Detected",
-              "by James Carter", "Tuesday, December 2, 2025", "Table of Contents")
+    chrome = (
+        "Related Posts",
+        "Top 5 This Week",
+        "Home »",
+        "LEAVE A REPLY",
+        "You may also like",
+        "Adblock Detected",
+        "by James Carter",
+        "Tuesday, December 2, 2025",
+        "Table of Contents",
+    )
     for d in load_documents(SEEDS):
         for c in chunk_document(d):
             assert not any(x.lower() in c.text.lower() for x in chrome), (d.source, c.text)

@@ -1,4 +1,5 @@
 """The encoders on ONNX Runtime: same answers as torch, exported once, cached atomically."""
+
 from __future__ import annotations
 
 import os
@@ -100,7 +101,7 @@ def test_onnx_reader_matches_torch_reader() -> None:
     onnx, torch_reader = Reader(backend="onnx"), Reader(backend="torch")
     s1, e1, t1 = onnx.logits(question, passages)
     s2, e2, t2 = torch_reader.logits(question, passages)
-    assert all(np.abs(a - b).max() < 1e-3 for a, b in zip(s1 + e1, s2 + e2))
+    assert all(np.abs(a - b).max() < 1e-3 for a, b in zip(s1 + e1, s2 + e2, strict=True))
     assert t1 == [[tuple(o) if o else None for o in row] for row in t2]
     spans = onnx.read(question, passages, sentences)
     assert spans[0][0].text == torch_reader.read(question, passages, sentences)[0][0].text

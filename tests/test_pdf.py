@@ -1,4 +1,5 @@
 """PDF articles (rag/pdf.py through the loader and the pipeline), written here with fpdf2."""
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,15 @@ LONG = (
 
 def test_pdf_pages_title_author_and_no_running_lines(tmp_path: Path) -> None:
     path = tmp_path / "breakwater.pdf"
-    path.write_bytes(make_pdf("New breakwater halves waves in port", [LONG], ["Ships waited offshore for 11 days last year."],
-                              author="Aiko Sato", running="Coastal Engineering Notes"))
+    path.write_bytes(
+        make_pdf(
+            "New breakwater halves waves in port",
+            [LONG],
+            ["Ships waited offshore for 11 days last year."],
+            author="Aiko Sato",
+            running="Coastal Engineering Notes",
+        )
+    )
     doc = load_document(path)
     assert doc.title == "New breakwater halves waves in port" and doc.author == "Aiko Sato"
     assert "Coastal Engineering Notes" not in doc.text and "Page 1 of 2" not in doc.text
@@ -60,7 +68,9 @@ def test_pdf_pages_title_author_and_no_running_lines(tmp_path: Path) -> None:
     assert doc.page_at(doc.text.index("breakwater, finished")) == 1
 
 
-def test_scanned_and_broken_pdfs_are_skipped_with_a_named_reason(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_scanned_and_broken_pdfs_are_skipped_with_a_named_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / "scan.pdf").write_bytes(make_pdf("Scan", [], scanned=True))
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"garbage " * 100)
     (tmp_path / "renamed.pdf").write_bytes(b"Just text pretending to be a PDF.")
@@ -75,21 +85,39 @@ def test_scanned_and_broken_pdfs_are_skipped_with_a_named_reason(tmp_path: Path,
 
 
 def test_reflow_and_running_lines() -> None:
-    lines = ["The first line of a paragraph that runs on to the", "next line and ends here.", "", "Short.", "A new para-",
-             "graph starts."]
-    assert reflow(lines) == "The first line of a paragraph that runs on to the next line and ends here.\n\nShort.\nA new para-\ngraph starts."
-    pages = [["Weekly Notes", "Body one.", "Page 1 of 3"], ["Weekly Notes", "Body two.", "Page 2 of 3"],
-             ["Weekly Notes", "Body three.", "Page 3 of 3"]]
+    lines = [
+        "The first line of a paragraph that runs on to the",
+        "next line and ends here.",
+        "",
+        "Short.",
+        "A new para-",
+        "graph starts.",
+    ]
+    assert (
+        reflow(lines)
+        == "The first line of a paragraph that runs on to the next line and ends here.\n\nShort.\nA new para-\ngraph starts."
+    )
+    pages = [
+        ["Weekly Notes", "Body one.", "Page 1 of 3"],
+        ["Weekly Notes", "Body two.", "Page 2 of 3"],
+        ["Weekly Notes", "Body three.", "Page 3 of 3"],
+    ]
     assert drop_running_lines(pages) == [["Body one."], ["Body two."], ["Body three."]]
 
 
 def test_pdf_answer_cites_file_and_page(tmp_path: Path, embedder: Embedder) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "breakwater.pdf").write_bytes(make_pdf("New breakwater halves waves in port", [LONG],
-                                                   ["Before the breakwater, ships waited offshore for 11 days last year."]))
-    pipe = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", generator="none",
-                    components=Components(embedder=embedder))
+    (docs / "breakwater.pdf").write_bytes(
+        make_pdf(
+            "New breakwater halves waves in port",
+            [LONG],
+            ["Before the breakwater, ships waited offshore for 11 days last year."],
+        )
+    )
+    pipe = Pipeline(
+        docs_dir=docs, index_dir=tmp_path / "index", generator="none", components=Components(embedder=embedder)
+    )
     ans = pipe.query("How many days did ships wait offshore last year?")
     assert not ans.abstained and "11" in ans.text
     c = ans.citations[0]

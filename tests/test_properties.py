@@ -1,4 +1,5 @@
 """Property-based tests (hypothesis): passage offsets, citation markers, and a fuzz run of the loader."""
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,9 @@ def test_passages_cover_every_sentence_within_the_size(parts: list[str], size: i
     assert [c.start for c in chunks] == sorted(c.start for c in chunks)
 
 
-sentence = st.tuples(st.sampled_from(["Japan", "The", "Tokyo", "Officials"]), st.lists(st.sampled_from(WORDS), min_size=2, max_size=12)).map(
-    lambda t: " ".join([t[0], *t[1]]))
+sentence = st.tuples(
+    st.sampled_from(["Japan", "The", "Tokyo", "Officials"]), st.lists(st.sampled_from(WORDS), min_size=2, max_size=12)
+).map(lambda t: " ".join([t[0], *t[1]]))
 markers = st.lists(st.integers(min_value=1, max_value=9), min_size=0, max_size=3)
 
 
@@ -82,7 +84,11 @@ def _mutate(data: bytes, edits: list[tuple[int, int]]) -> bytes:
 @given(
     st.one_of(
         st.binary(max_size=4000),
-        st.builds(_mutate, st.sampled_from(SEED_BYTES), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=40)),
+        st.builds(
+            _mutate,
+            st.sampled_from(SEED_BYTES),
+            st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=40),
+        ),
         st.builds(lambda b, n: b[:n], st.sampled_from(SEED_BYTES), st.integers(0, 12000)),
         st.text(max_size=2000).map(lambda t: t.encode("utf-8", errors="surrogatepass")),
     ),

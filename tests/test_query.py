@@ -89,8 +89,11 @@ def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
     assert cit.title == "Takaichi & Trump Call: Possible Friday Talks" and cit.author == "James Carter"
     d = cit.to_dict()
     assert d["author"] == "James Carter" and d["title"] == cit.title and "date" in d and d["pages"] is None
-    dated = next(_citation(1, p) for p in pipeline.retriever.retrieve("Kadena Air Base logistical aircraft", 10)
-                 if p.chunk.source == "001_0dc30543c454f561.txt")
+    dated = next(
+        _citation(1, p)
+        for p in pipeline.retriever.retrieve("Kadena Air Base logistical aircraft", 10)
+        if p.chunk.source == "001_0dc30543c454f561.txt"
+    )
     assert dated.date == "2025-12-02"
 
 

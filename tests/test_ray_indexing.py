@@ -1,5 +1,6 @@
 """Indexing on a real local Ray cluster (two workers) against the single-process build: same
 passages, same vectors, the same incrementality, and a consistent index when a worker is killed."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def local_ray():
     """One two-worker local Ray instance for the module (starting one costs ~4 s)."""
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=256 * 2**20)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=256 * 2**20)
     yield
     ray.shutdown()
 
@@ -47,13 +47,15 @@ def ray_preparer(embedder: Embedder) -> RayPreparer:
     return RayPreparer(embedder, 600, 1, 20 * 2**20, workers=2)
 
 
-def test_two_ray_workers_build_the_same_index_as_one_process(local_ray, corpus: Path, embedder: Embedder,
-                                                             tmp_path: Path) -> None:
+def test_two_ray_workers_build_the_same_index_as_one_process(
+    local_ray, corpus: Path, embedder: Embedder, tmp_path: Path
+) -> None:
     single, rep1 = sync_index(corpus, IndexStore(tmp_path / "single"), embedder)
     on_ray, rep2 = sync_index(corpus, IndexStore(tmp_path / "ray"), embedder, preparer=ray_preparer(embedder))
     assert len(on_ray) == len(single) > 100
     assert [(c.id, c.source, c.start, c.end) for c in on_ray.chunks] == [
-        (c.id, c.source, c.start, c.end) for c in single.chunks]
+        (c.id, c.source, c.start, c.end) for c in single.chunks
+    ]
     cos = np.sum(np.asarray(on_ray.vectors) * np.asarray(single.vectors), axis=1)
     assert cos.min() > 0.999
     assert on_ray.manifest["docs"] == single.manifest["docs"]
@@ -64,13 +66,15 @@ def test_two_ray_workers_build_the_same_index_as_one_process(local_ray, corpus: 
     assert rows[0][0] == 7
 
 
-def test_an_incremental_ray_run_embeds_only_the_changed_article(local_ray, corpus: Path, embedder: Embedder,
-                                                                tmp_path: Path) -> None:
+def test_an_incremental_ray_run_embeds_only_the_changed_article(
+    local_ray, corpus: Path, embedder: Embedder, tmp_path: Path
+) -> None:
     store = IndexStore(tmp_path / "ray")
     first, _ = sync_index(corpus, store, embedder, preparer=ray_preparer(embedder))
     target = corpus / "generated" / "article_00005.txt"
-    target.write_text(target.read_text(encoding="utf-8") + "\n\nA closing paragraph added by the test.\n",
-                      encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\n\nA closing paragraph added by the test.\n", encoding="utf-8"
+    )
     updated, report = sync_index(corpus, store, embedder, preparer=ray_preparer(embedder))
     assert report.changed == ["generated/article_00005.txt"] and not report.added
     assert set(report.embedded) == {"generated/article_00005.txt"}
@@ -82,14 +86,20 @@ def test_an_incremental_ray_run_embeds_only_the_changed_article(local_ray, corpu
     assert np.sum(np.asarray(updated.vectors) * np.asarray(reference.vectors), axis=1).min() > 0.999
 
 
-def test_an_unreachable_cluster_is_a_clear_error_and_the_index_stays(corpus: Path, embedder: Embedder,
-                                                                     tmp_path: Path) -> None:
+def test_an_unreachable_cluster_is_a_clear_error_and_the_index_stays(
+    corpus: Path, embedder: Embedder, tmp_path: Path
+) -> None:
     store = IndexStore(tmp_path / "idx")
     before, _ = sync_index(corpus, store, embedder)
     (corpus / "new.txt").write_text("A new article about trade talks. It has two sentences.")
     env = dict(os.environ, RAG_DOCS_DIR=str(corpus), RAG_INDEX_DIR=str(store.path))
-    run = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--ray", "ray://127.0.0.1:9"],
-                         env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "index", "--ray", "ray://127.0.0.1:9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 1
     assert "cannot start or reach Ray at 'ray://127.0.0.1:9'" in run.stderr and "Traceback" not in run.stderr
     after = store.load()
@@ -106,8 +116,13 @@ def test_killing_a_worker_mid_run_leaves_a_consistent_index(tmp_path: Path, embe
     write_corpus(docs, 160, seed=11)
     store = IndexStore(tmp_path / "index")
     env = dict(os.environ, RAG_DOCS_DIR=str(docs), RAG_INDEX_DIR=str(store.path))
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", "--ray", "--workers", "2"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "index", "--ray", "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     killed = None
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and killed is None:

@@ -1,4 +1,5 @@
 """How ``rag ask`` finds a running server: announcement, liveness, same articles only."""
+
 from __future__ import annotations
 
 import json

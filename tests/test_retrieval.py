@@ -1,4 +1,5 @@
 """Retrieval finds the right article for questions written for these tests (not from dev.jsonl)."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,6 +32,6 @@ def test_passages_carry_dense_and_lexical_evidence(pipeline: Pipeline) -> None:
 
 
 def test_fusion_functions() -> None:
-    assert rrf([[1, 2, 3], [3, 2, 1]]) [2] == pytest.approx(2 / 62)
+    assert rrf([[1, 2, 3], [3, 2, 1]])[2] == pytest.approx(2 / 62)
     fused = relative_score_fusion([[(1, 0.9), (2, 0.5)], [(2, 10.0), (3, 1.0)]], [1.0, 2.0])
     assert fused[2] == pytest.approx(2.0) and fused[1] == pytest.approx(1.0) and fused[3] == 0.0

@@ -1,5 +1,6 @@
 """Bad questions and bad articles: a sensible answer or a clear message, never a traceback, never an
 answer without citations, and nothing else in the collection lost."""
+
 from __future__ import annotations
 
 import logging
@@ -84,8 +85,10 @@ def test_bad_history_and_top_k_are_refused_clearly(pipeline: Pipeline) -> None:
     with pytest.raises(InvalidQuestion, match="top_k"):
         pipeline.query("Which air base in Okinawa is mentioned?", top_k=0)
     # chat-UI style content parts and a huge earlier turn are fine
-    history = [{"role": "user", "content": [{"type": "text", "text": "Which professor at Wased University is quoted?"}]},
-               {"role": "assistant", "content": "Professor Kenji Ito. " * 5000}]
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "Which professor at Wased University is quoted?"}]},
+        {"role": "assistant", "content": "Professor Kenji Ito. " * 5000},
+    ]
     ans = pipeline.query("What does he argue?", history=history)
     assert_well_formed(pipeline, ans)
     assert len(ans.rewritten_question or "") < 1000
@@ -93,15 +96,23 @@ def test_bad_history_and_top_k_are_refused_clearly(pipeline: Pipeline) -> None:
 
 @pytest.fixture(scope="module")
 def gen_pipe(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
-    pipe = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path_factory.mktemp("rob-index"),
-                    cache_dir=tmp_path_factory.mktemp("rob-cache"), generator="packaged", draft_policy="always",
-                    components=Components(embedder=embedder))
+    pipe = Pipeline(
+        docs_dir=seeds_copy,
+        index_dir=tmp_path_factory.mktemp("rob-index"),
+        cache_dir=tmp_path_factory.mktemp("rob-cache"),
+        generator="packaged",
+        draft_policy="always",
+        components=Components(embedder=embedder),
+    )
     pipe.warm_up()
     return pipe
 
 
-@pytest.mark.parametrize("question", [ODD_BUT_ANSWERABLE[3], ODD_OTHERS[2], ODD_OTHERS[3], ODD_OTHERS[0]],
-                         ids=["forged-turn", "print-system-prompt", "developer-mode", "japanese"])
+@pytest.mark.parametrize(
+    "question",
+    [ODD_BUT_ANSWERABLE[3], ODD_OTHERS[2], ODD_OTHERS[3], ODD_OTHERS[0]],
+    ids=["forged-turn", "print-system-prompt", "developer-mode", "japanese"],
+)
 def test_injection_in_the_question_does_not_reach_the_answer(gen_pipe: Pipeline, question: str) -> None:
     ans = gen_pipe.query(question)
     assert_well_formed(gen_pipe, ans)
@@ -122,7 +133,8 @@ def test_prompt_never_exceeds_the_token_budget(gen_pipe: Pipeline) -> None:
         gen_pipe.settings = gen_pipe.settings.model_copy(update={"max_prompt_tokens": None})
     # without a cap, the limit is the model's own window less the answer's tokens
     assert gen_pipe.generator.context_limit - gen_pipe.generator.max_new_tokens >= gen_pipe.generator.prompt_tokens(
-        gen_pipe._prompt(gen_pipe.gather("How many Tomahawk missiles is Japan acquiring?")))
+        gen_pipe._prompt(gen_pipe.gather("How many Tomahawk missiles is Japan acquiring?"))
+    )
 
 
 # --- bad articles -----------------------------------------------------------------------------
@@ -145,10 +157,18 @@ def bad_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "blank.md").write_text("   \n\n  \t\n")
     (d / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
     (d / "gzip.txt").write_bytes(b"\x1f\x8b\x08\x00" + bytes((i * 37) % 256 for i in range(20000)))
-    (d / "latin1.txt").write_bytes("Résumé of the talks\nThe café meeting in Kyoto ended with a résumé.".encode("latin-1"))
-    (d / "mixed.txt").write_bytes("Mixed encodings\nThe “naïve” plan, ".encode() + b"then a r\xe9sum\xe9 \x93in quotes\x94.")
-    (d / "utf16.txt").write_bytes("Shinkansen exports\nJapan offered its bullet-train technology to Texas.".encode("utf-16"))
-    (d / "invalid.txt").write_bytes(b"Broken bytes \xff\xfe\xfa in the middle of a headline\nThe port of Kobe reopened.")
+    (d / "latin1.txt").write_bytes(
+        "Résumé of the talks\nThe café meeting in Kyoto ended with a résumé.".encode("latin-1")
+    )
+    (d / "mixed.txt").write_bytes(
+        "Mixed encodings\nThe “naïve” plan, ".encode() + b"then a r\xe9sum\xe9 \x93in quotes\x94."
+    )
+    (d / "utf16.txt").write_bytes(
+        "Shinkansen exports\nJapan offered its bullet-train technology to Texas.".encode("utf-16")
+    )
+    (d / "invalid.txt").write_bytes(
+        b"Broken bytes \xff\xfe\xfa in the middle of a headline\nThe port of Kobe reopened."
+    )
     with open(d / "huge.txt", "wb") as f:  # 50 MB
         f.write(b"A huge file. " * (50 * 1024 * 1024 // 13))
     (d / "page.html").write_text(
@@ -160,7 +180,9 @@ def bad_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def test_bad_articles_are_skipped_by_name_and_the_rest_indexed(bad_docs: Path, tmp_path: Path, embedder: Embedder, caplog) -> None:
+def test_bad_articles_are_skipped_by_name_and_the_rest_indexed(
+    bad_docs: Path, tmp_path: Path, embedder: Embedder, caplog
+) -> None:
     with caplog.at_level(logging.WARNING):
         index, report = sync_index(bad_docs, IndexStore(tmp_path / "index"), embedder)
     skipped = " ".join(report.skipped)
@@ -176,16 +198,24 @@ def test_bad_articles_are_skipped_by_name_and_the_rest_indexed(bad_docs: Path, t
     assert "bullet-train technology to Texas" in text["utf16.txt"]
     assert "port of Kobe reopened" in text["invalid.txt"]
     assert "2.5 million containers" in text["page.html"]
-    assert not any("SECRET_SCRIPT_TEXT" in c.text or "INJECTED_BY_SCRIPT" in c.text or "color:red" in c.text for c in index.chunks)
+    assert not any(
+        "SECRET_SCRIPT_TEXT" in c.text or "INJECTED_BY_SCRIPT" in c.text or "color:red" in c.text for c in index.chunks
+    )
     hits = Retriever(index, embedder).retrieve("bullet-train technology offered to Texas", 1)
     assert hits[0].chunk.source == "utf16.txt"
 
 
-def test_instructions_inside_an_article_change_nothing(bad_docs: Path, tmp_path: Path, embedder: Embedder,
-                                                       gen_pipe: Pipeline) -> None:
-    pipe = Pipeline(docs_dir=bad_docs, index_dir=tmp_path / "index", generator="packaged",
-                    cache_dir=gen_pipe.settings.cache_dir, draft_policy="no-short-answer",
-                    components=Components(embedder=embedder, generator=gen_pipe.generator))  # the same models
+def test_instructions_inside_an_article_change_nothing(
+    bad_docs: Path, tmp_path: Path, embedder: Embedder, gen_pipe: Pipeline
+) -> None:
+    pipe = Pipeline(
+        docs_dir=bad_docs,
+        index_dir=tmp_path / "index",
+        generator="packaged",
+        cache_dir=gen_pipe.settings.cache_dir,
+        draft_policy="no-short-answer",
+        components=Components(embedder=embedder, generator=gen_pipe.generator),
+    )  # the same models
     for q in ("What does the fisheries pact cap the annual salmon catch at?", "Where was the fisheries pact signed?"):
         ans = pipe.query(q)
         assert_well_formed(pipe, ans)

@@ -1,4 +1,5 @@
 """Security: nothing leaves the machine, the server is loopback-only, model files are data."""
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: n
 
 # Installed into every Python process of the test via sitecustomize: an audit hook that refuses,
 # and records, any attempt to resolve or reach a host other than this machine (an air gap).
-GUARD = textwrap.dedent('''
+GUARD = textwrap.dedent("""
     import os, sys
     _LOG = os.environ["RAG_NET_LOG"]
     _LOCAL = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::", "")
@@ -42,7 +43,7 @@ GUARD = textwrap.dedent('''
             raise OSError(101, f"network blocked by the test guard: {host}")
 
     sys.addaudithook(_guard)
-''')
+""")
 
 
 @pytest.fixture()
@@ -53,25 +54,50 @@ def guarded_env(tmp_path: Path) -> dict[str, str]:
     log = tmp_path / "network.log"
     log.write_text("")
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    return {**env, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]), "RAG_NET_LOG": str(log),
-            "RAG_CACHE_DIR": str(tmp_path / "cache")}
+    return {
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]),
+        "RAG_NET_LOG": str(log),
+        "RAG_CACHE_DIR": str(tmp_path / "cache"),
+    }
 
 
 def test_the_guard_itself_blocks_and_records(guarded_env: dict[str, str]) -> None:
-    out = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('example.org', 80), timeout=2)"],
-                         capture_output=True, text=True, env=guarded_env)
+    out = subprocess.run(
+        [sys.executable, "-c", "import socket; socket.create_connection(('example.org', 80), timeout=2)"],
+        capture_output=True,
+        text=True,
+        env=guarded_env,
+    )
     assert out.returncode != 0 and "blocked by the test guard" in out.stderr
     assert "example.org" in Path(guarded_env["RAG_NET_LOG"]).read_text()
 
 
-def test_index_and_answer_with_default_models_make_no_network_calls(guarded_env: dict[str, str], tmp_path: Path) -> None:
+def test_index_and_answer_with_default_models_make_no_network_calls(
+    guarded_env: dict[str, str], tmp_path: Path
+) -> None:
     """Even with HF_HUB_OFFLINE unset by the user: the packaged models never ask a hub."""
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "How many Tomahawk cruise missiles is Japan acquiring?", "--docs",
-         str(docs), "--index", str(tmp_path / "index"), "--generator", "packaged"],
-        capture_output=True, text=True, env=guarded_env, cwd=tmp_path, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "rag.cli",
+            "ask",
+            "How many Tomahawk cruise missiles is Japan acquiring?",
+            "--docs",
+            str(docs),
+            "--index",
+            str(tmp_path / "index"),
+            "--generator",
+            "packaged",
+        ],
+        capture_output=True,
+        text=True,
+        env=guarded_env,
+        cwd=tmp_path,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "400" in out.stdout
@@ -81,15 +107,21 @@ def test_index_and_answer_with_default_models_make_no_network_calls(guarded_env:
 def test_server_listens_on_loopback_only_and_stays_offline(guarded_env: dict[str, str], tmp_path: Path) -> None:
     from gradio_client import Client
 
-    proc, url, log = start_server(tmp_path, generator="packaged", extra_env={**guarded_env, "RAG_DRAFT_POLICY": "no-short-answer"})
+    proc, url, log = start_server(
+        tmp_path, generator="packaged", extra_env={**guarded_env, "RAG_DRAFT_POLICY": "no-short-answer"}
+    )
     try:
         r = Client(url, verbose=False).predict("Which air base in Okinawa is mentioned?", None, api_name="/ask")
         assert "Kadena" in r["text"]
         port = int(url.rstrip("/").rsplit(":", 1)[1])
         import psutil
 
-        outside = [a.address for addrs in psutil.net_if_addrs().values() for a in addrs
-                   if a.family == socket.AF_INET and not a.address.startswith("127.")]
+        outside = [
+            a.address
+            for addrs in psutil.net_if_addrs().values()
+            for a in addrs
+            if a.family == socket.AF_INET and not a.address.startswith("127.")
+        ]
         if not outside:
             pytest.skip("this machine has no non-loopback IPv4 address to try")
         for address in outside:
@@ -118,7 +150,7 @@ def test_pickled_model_weights_are_refused(tmp_path: Path) -> None:
     torch.save(load_file(str(weights)), weights.with_name("pytorch_model.bin"))
     weights.unlink()
     with pytest.raises(ModelLoadError, match="cannot load embedding model"):
-        Embedder(str(folder)).model
+        _ = Embedder(str(folder)).model
 
     gen_folder = tmp_path / "pickled-lm"
     gen_folder.mkdir()

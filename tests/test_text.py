@@ -1,4 +1,5 @@
 """The shared text helpers: markers, numbers, control characters."""
+
 from __future__ import annotations
 
 from rag.text import CONTROL_CHARS, MARKER, NUMBER_TOKEN, strip_markers

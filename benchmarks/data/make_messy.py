@@ -4,6 +4,7 @@ chrome around them. ``expected.json`` marks, for each file, the headline (or tha
 the author and date where shown, lines of chrome that must not be indexed, and lines of the
 article that must be kept. Run ``python benchmarks/data/make_messy.py`` to rewrite the folder
 (PDFs need fpdf2, the test extra)."""
+
 from __future__ import annotations
 
 import json
@@ -149,14 +150,34 @@ def body_text(key: str, sep: str = "\n") -> str:
 FILES: list[dict] = []
 
 
-def add(name: str, content: str | bytes, title: str, chrome: list[str], label: bool = False, author: str = "", date: str = "",
-        keep: list[str] | None = None) -> None:
-    FILES.append({"name": name, "content": content, "title": title, "label": label, "chrome": chrome, "author": author,
-                  "date": date, "keep": keep or []})
+def add(
+    name: str,
+    content: str | bytes,
+    title: str,
+    chrome: list[str],
+    label: bool = False,
+    author: str = "",
+    date: str = "",
+    keep: list[str] | None = None,
+) -> None:
+    FILES.append(
+        {
+            "name": name,
+            "content": content,
+            "title": title,
+            "label": label,
+            "chrome": chrome,
+            "author": author,
+            "date": date,
+            "keep": keep or [],
+        }
+    )
 
 
 # --- plain text, copied from a browser -----------------------------------------------------
-add("port-strike.txt", f"""Home » business » Port strike ends after five days
+add(
+    "port-strike.txt",
+    f"""Home » business » Port strike ends after five days
 
 Port strike ends after five days
 
@@ -164,7 +185,7 @@ by Maria Lopez Staff Reporter
 
 Friday, March 14, 2025
 
-{body_text('port', chr(10) + chr(10))}
+{body_text("port", chr(10) + chr(10))}
 
 Share this article
 Facebook
@@ -178,12 +199,25 @@ Trucking firms raise rates
 Leave a Reply
 Please enter your comment!
 Please enter your name here
-""", "Port strike ends after five days",
-    ["Home » business » Port strike ends after five days", "by Maria Lopez Staff Reporter", "Related Articles",
-     "Rail workers vote on new contract", "Leave a Reply", "Please enter your comment!", "Share this article"],
-    author="Maria Lopez", date="2025-03-14", keep=[BODIES["port"][2]])
+""",
+    "Port strike ends after five days",
+    [
+        "Home » business » Port strike ends after five days",
+        "by Maria Lopez Staff Reporter",
+        "Related Articles",
+        "Rail workers vote on new contract",
+        "Leave a Reply",
+        "Please enter your comment!",
+        "Share this article",
+    ],
+    author="Maria Lopez",
+    date="2025-03-14",
+    keep=[BODIES["port"][2]],
+)
 
-add("council-budget.txt", f"""Skip to content
+add(
+    "council-budget.txt",
+    f"""Skip to content
 Menu
 News
 Politics
@@ -193,100 +227,165 @@ Council passes $412 million budget, keeps libraries open on Saturdays
 Updated: Wednesday, June 11, 2025 at 7:05 a.m.
 By Daniel Okafor
 
-{body_text('council')}
+{body_text("council")}
 
 Sign up for our newsletter
 Most Read
 Advertisement
-""", "Council passes $412 million budget, keeps libraries open on Saturdays",
-    ["Skip to content", "Sign up for our newsletter", "Most Read", "Advertisement", "By Daniel Okafor",
-     "Updated: Wednesday, June 11, 2025 at 7:05 a.m."],
-    author="Daniel Okafor", date="2025-06-11", keep=[BODIES["council"][0]])
+""",
+    "Council passes $412 million budget, keeps libraries open on Saturdays",
+    [
+        "Skip to content",
+        "Sign up for our newsletter",
+        "Most Read",
+        "Advertisement",
+        "By Daniel Okafor",
+        "Updated: Wednesday, June 11, 2025 at 7:05 a.m.",
+    ],
+    author="Daniel Okafor",
+    date="2025-06-11",
+    keep=[BODIES["council"][0]],
+)
 
-add("wildfire.txt", f"""{body_text('fire')}
-""", "A wildfire that started near the reservoir on Sunday afternoon had burned…", [], label=True,
-    keep=[BODIES["fire"][1]])
+add(
+    "wildfire.txt",
+    f"""{body_text("fire")}
+""",
+    "A wildfire that started near the reservoir on Sunday afternoon had burned…",
+    [],
+    label=True,
+    keep=[BODIES["fire"][1]],
+)
 
-add("vaccine-trial.txt", f"""Health › Medicine › Vaccines
+add(
+    "vaccine-trial.txt",
+    f"""Health › Medicine › Vaccines
 
 Malaria vaccine cuts cases by two-thirds in young children, trial finds
 
 By Priya Natarajan and Tom Berg, Science Correspondents
 Published 18 September 2025
 
-{body_text('trial', chr(10) + chr(10))}
+{body_text("trial", chr(10) + chr(10))}
 
 Read more
 Top 10 Stories Today
 You might also like
 Comments are closed.
-""", "Malaria vaccine cuts cases by two-thirds in young children, trial finds",
-    ["Health › Medicine › Vaccines", "Read more", "Top 10 Stories Today", "You might also like", "Comments are closed.",
-     "By Priya Natarajan and Tom Berg, Science Correspondents"],
-    author="Priya Natarajan", date="2025-09-18", keep=[BODIES["trial"][1]])
+""",
+    "Malaria vaccine cuts cases by two-thirds in young children, trial finds",
+    [
+        "Health › Medicine › Vaccines",
+        "Read more",
+        "Top 10 Stories Today",
+        "You might also like",
+        "Comments are closed.",
+        "By Priya Natarajan and Tom Berg, Science Correspondents",
+    ],
+    author="Priya Natarajan",
+    date="2025-09-18",
+    keep=[BODIES["trial"][1]],
+)
 
-add("rail-timetable.txt", f"""More trains on the northern line from March
+add(
+    "rail-timetable.txt",
+    f"""More trains on the northern line from March
 
-{body_text('rail', chr(10) + chr(10))}
+{body_text("rail", chr(10) + chr(10))}
 
 What do you think about the new timetable? Share your thoughts in the comments below!
 
 Tags: transport, rail, commuting
-""", "More trains on the northern line from March",
-    ["What do you think about the new timetable? Share your thoughts in the comments below!", "Tags: transport, rail, commuting"],
-    keep=[BODIES["rail"][2]])
+""",
+    "More trains on the northern line from March",
+    [
+        "What do you think about the new timetable? Share your thoughts in the comments below!",
+        "Tags: transport, rail, commuting",
+    ],
+    keep=[BODIES["rail"][2]],
+)
 
-add("election-recount.txt", f"""World News | Politics | Elections
+add(
+    "election-recount.txt",
+    f"""World News | Politics | Elections
 
 12/02/2025
 
 Recount confirms incumbent's win in 4th district
 
-{body_text('election')}
+{body_text("election")}
 
 Previous article
 Next article
 Popular Posts
 This site uses Akismet to reduce spam. Learn how your comment data is processed.
-""", "Recount confirms incumbent's win in 4th district",
-    ["World News | Politics | Elections", "Previous article", "Next article", "Popular Posts",
-     "This site uses Akismet to reduce spam. Learn how your comment data is processed."],
-    date="2025-12-02", keep=[BODIES["election"][0]])
+""",
+    "Recount confirms incumbent's win in 4th district",
+    [
+        "World News | Politics | Elections",
+        "Previous article",
+        "Next article",
+        "Popular Posts",
+        "This site uses Akismet to reduce spam. Learn how your comment data is processed.",
+    ],
+    date="2025-12-02",
+    keep=[BODIES["election"][0]],
+)
 
-add("drought-notes.txt", f"""Drought: farmers told to cut water use by a quarter
-{body_text('drought')}
+add(
+    "drought-notes.txt",
+    f"""Drought: farmers told to cut water use by a quarter
+{body_text("drought")}
 Follow us on Instagram
 Copyright 2025 Valley Courier. All rights reserved.
-""", "Drought: farmers told to cut water use by a quarter",
-    ["Follow us on Instagram", "Copyright 2025 Valley Courier. All rights reserved."], keep=[BODIES["drought"][1]])
+""",
+    "Drought: farmers told to cut water use by a quarter",
+    ["Follow us on Instagram", "Copyright 2025 Valley Courier. All rights reserved."],
+    keep=[BODIES["drought"][1]],
+)
 
-add("central-bank.txt", f"""Economy » Central bank holds rate at 4.25 percent
+add(
+    "central-bank.txt",
+    f"""Economy » Central bank holds rate at 4.25 percent
 
 Central bank holds rate at 4.25 percent 📉
 
-{body_text('bank')}
+{body_text("bank")}
 
 Adblock Detected
 Please support us by disabling your AdBlocker extension from your browsers for our website.
-""", "Central bank holds rate at 4.25 percent",
-    ["Economy » Central bank holds rate at 4.25 percent", "Adblock Detected",
-     "Please support us by disabling your AdBlocker extension from your browsers for our website."],
-    keep=[BODIES["bank"][1]])
+""",
+    "Central bank holds rate at 4.25 percent",
+    [
+        "Economy » Central bank holds rate at 4.25 percent",
+        "Adblock Detected",
+        "Please support us by disabling your AdBlocker extension from your browsers for our website.",
+    ],
+    keep=[BODIES["bank"][1]],
+)
 
-add("bridge-wire.txt", f"""HARBOR CITY – {BODIES['bridge'][0]}
-{BODIES['bridge'][1]}
-{BODIES['bridge'][2]}
-""", "The old harbor bridge will close to cars for 18 months from January while…", [], label=True,
-    keep=[BODIES["bridge"][2]])
+add(
+    "bridge-wire.txt",
+    f"""HARBOR CITY – {BODIES["bridge"][0]}
+{BODIES["bridge"][1]}
+{BODIES["bridge"][2]}
+""",
+    "The old harbor bridge will close to cars for 18 months from January while…",
+    [],
+    label=True,
+    keep=[BODIES["bridge"][2]],
+)
 
 # --- Markdown notes ------------------------------------------------------------------------
-add("heat-wave.md", f"""[Home](/) / [Health](/health) / Heat
+add(
+    "heat-wave.md",
+    f"""[Home](/) / [Health](/health) / Heat
 
 # Heat wave sent more than 1,100 people to hospital
 
 *By Sofia Marin* · July 22, 2025 · 3 min read
 
-{body_text('heat', chr(10) + chr(10))}
+{body_text("heat", chr(10) + chr(10))}
 
 ---
 
@@ -296,13 +395,19 @@ add("heat-wave.md", f"""[Home](/) / [Health](/health) / Heat
 
 - [Cooling centers stay open](#)
 - [How to stay safe in extreme heat](#)
-""", "Heat wave sent more than 1,100 people to hospital",
+""",
+    "Heat wave sent more than 1,100 people to hospital",
     ["Cooling centers stay open", "How to stay safe in extreme heat", "Related Posts", "3 min read"],
-    author="Sofia Marin", date="2025-07-22", keep=[BODIES["heat"][1]])
+    author="Sofia Marin",
+    date="2025-07-22",
+    keep=[BODIES["heat"][1]],
+)
 
-add("orchestra.md", f"""# Orchestra names Lena Hoffmann music director
+add(
+    "orchestra.md",
+    f"""# Orchestra names Lena Hoffmann music director
 
-{body_text('orchestra', chr(10) + chr(10))}
+{body_text("orchestra", chr(10) + chr(10))}
 
 | Season | Concerts | Tours |
 |---|---|---|
@@ -310,59 +415,92 @@ add("orchestra.md", f"""# Orchestra names Lena Hoffmann music director
 | 2025 | 104 | 3 |
 
 *Subscribe to our newsletter for weekly arts news.*
-""", "Orchestra names Lena Hoffmann music director",
-    ["Subscribe to our newsletter for weekly arts news.", "| Season | Concerts | Tours |"], keep=[BODIES["orchestra"][2], "2025 — Concerts: 104; Tours: 3"])
+""",
+    "Orchestra names Lena Hoffmann music director",
+    ["Subscribe to our newsletter for weekly arts news.", "| Season | Concerts | Tours |"],
+    keep=[BODIES["orchestra"][2], "2025 — Concerts: 104; Tours: 3"],
+)
 
-add("airport.md", f"""**Airport passenger numbers beat pre-pandemic record**
+add(
+    "airport.md",
+    f"""**Airport passenger numbers beat pre-pandemic record**
 
 Tuesday, February 4, 2025
 
-{body_text('airport', chr(10) + chr(10))}
+{body_text("airport", chr(10) + chr(10))}
 
 ### You may also like
 
 * [New security hall plans](#)
 * [Rail link to the airport](#)
-""", "Airport passenger numbers beat pre-pandemic record",
-    ["You may also like", "New security hall plans", "Rail link to the airport"], date="2025-02-04",
-    keep=[BODIES["airport"][2]])
+""",
+    "Airport passenger numbers beat pre-pandemic record",
+    ["You may also like", "New security hall plans", "Rail link to the airport"],
+    date="2025-02-04",
+    keep=[BODIES["airport"][2]],
+)
 
-add("library-archive.md", f"""{BODIES['library'][0]}
+add(
+    "library-archive.md",
+    f"""{BODIES["library"][0]}
 
-{BODIES['library'][1]}
+{BODIES["library"][1]}
 
-{BODIES['library'][2]}
-""", "The national library has finished digitizing its collection of 19th-century…", [], label=True,
-    keep=[BODIES["library"][2]])
+{BODIES["library"][2]}
+""",
+    "The national library has finished digitizing its collection of 19th-century…",
+    [],
+    label=True,
+    keep=[BODIES["library"][2]],
+)
 
-add("coral.md", f"""Science > Environment > Oceans
+add(
+    "coral.md",
+    f"""Science > Environment > Oceans
 
 ## Reef survey finds widespread coral bleaching
 
 Written by Kenji Mori
 
-{body_text('coral', chr(10) + chr(10))}
+{body_text("coral", chr(10) + chr(10))}
 
 Leave a comment
 
 0 Comments
-""", "Reef survey finds widespread coral bleaching",
+""",
+    "Reef survey finds widespread coral bleaching",
     ["Science > Environment > Oceans", "Written by Kenji Mori", "Leave a comment", "0 Comments"],
-    author="Kenji Mori", keep=[BODIES["coral"][1]])
+    author="Kenji Mori",
+    keep=[BODIES["coral"][1]],
+)
 
-add("startup-funding.markdown", f"""# Battery startup raises $120 million for sodium-ion cells
+add(
+    "startup-funding.markdown",
+    f"""# Battery startup raises $120 million for sodium-ion cells
 
 > Listen to this article
 
-{body_text('startup', chr(10) + chr(10))}
+{body_text("startup", chr(10) + chr(10))}
 
 Filed under: Energy, Startups
-""", "Battery startup raises $120 million for sodium-ion cells",
-    ["Listen to this article", "Filed under: Energy, Startups"], keep=[BODIES["startup"][1]])
+""",
+    "Battery startup raises $120 million for sodium-ion cells",
+    ["Listen to this article", "Filed under: Energy, Startups"],
+    keep=[BODIES["startup"][1]],
+)
+
 
 # --- saved web pages -------------------------------------------------------------------------
-def page(title: str, h1: str, body: list[str], author: str = "", date: str = "", extra_top: str = "", extra_bottom: str = "",
-         site: str = "The Daily Ledger") -> str:
+def page(
+    title: str,
+    h1: str,
+    body: list[str],
+    author: str = "",
+    date: str = "",
+    extra_top: str = "",
+    extra_bottom: str = "",
+    site: str = "The Daily Ledger",
+) -> str:
     meta = ""
     if author:
         meta += f'<meta name="author" content="{author}">'
@@ -383,38 +521,118 @@ def page(title: str, h1: str, body: list[str], author: str = "", date: str = "",
 <footer class="site-footer"><p>© 2025 {site}. All rights reserved.</p><a href="/privacy">Privacy Policy</a> <a href="/terms">Terms of Use</a></footer></body></html>"""
 
 
-COMMON_HTML_CHROME = ["We use cookies to improve your experience.", "Celebrity chef opens third restaurant", "Ten tips for cheaper travel",
-                      "Finally some good news, thanks for reporting this!", "All rights reserved.", "Privacy Policy"]
+COMMON_HTML_CHROME = [
+    "We use cookies to improve your experience.",
+    "Celebrity chef opens third restaurant",
+    "Ten tips for cheaper travel",
+    "Finally some good news, thanks for reporting this!",
+    "All rights reserved.",
+    "Privacy Policy",
+]
 
-add("chip-factory.html", page("Chip maker to build second factory, creating 2,000 jobs", "Chip maker to build second factory, creating 2,000 jobs",
-                              BODIES["chips"], "Jonas Weber", "2025-05-08"),
-    "Chip maker to build second factory, creating 2,000 jobs", COMMON_HTML_CHROME, author="Jonas Weber", date="2025-05-08",
-    keep=[BODIES["chips"][1]])
-add("school-teachers.html", page("5,000 more teachers to cut class sizes", "5,000 more teachers to cut class sizes", BODIES["school"],
-                                 date="2025-01-20", site="Morning Post"),
-    "5,000 more teachers to cut class sizes", COMMON_HTML_CHROME, date="2025-01-20", keep=[BODIES["school"][1]])
-add("volcano.htm", page("Volcano erupts again, closing island airport", "Volcano erupts again, closing island airport", BODIES["volcano"],
-                        "Elena Rossi", "2025-10-02", extra_top='<div class="breadcrumbs"><a href="/">Home</a> » <a href="/world">World</a> » Volcano</div>'),
-    "Volcano erupts again, closing island airport", COMMON_HTML_CHROME + ["Home » World » Volcano"], author="Elena Rossi",
-    date="2025-10-02", keep=[BODIES["volcano"][1]])
-add("ferry.html", page("Ferry runs aground; all 214 passengers rescued", "Ferry runs aground; all 214 passengers rescued", BODIES["ferry"],
-                       extra_bottom='<div class="newsletter"><h3>Sign up for our newsletter</h3><p>Get the top stories every morning.</p></div>'),
-    "Ferry runs aground; all 214 passengers rescued", COMMON_HTML_CHROME + ["Get the top stories every morning."], keep=[BODIES["ferry"][1]])
-add("census.html", page("Population grows 1.9 percent, census shows", "Population grows 1.9 percent, census shows", BODIES["census"],
-                        "Lukas Novak", "2025-04-17",
-                        extra_top='<div class="ad-slot">Advertisement</div>'),
-    "Population grows 1.9 percent, census shows", COMMON_HTML_CHROME, author="Lukas Novak", date="2025-04-17", keep=[BODIES["census"][1]])
-add("tariff-table.html", page("Import duties on machinery parts to fall", "Import duties on machinery parts to fall",
-                              BODIES["tariff"][:2] + ["<table><tr><th>Category</th><th>Old duty</th><th>New duty</th></tr>"
-                                                      "<tr><td>Bearings</td><td>9%</td><td>3%</td></tr><tr><td>Pumps</td><td>7%</td><td>2%</td></tr></table>",
-                                                      BODIES["tariff"][2]], date="2025-11-03"),
-    "Import duties on machinery parts to fall", COMMON_HTML_CHROME, date="2025-11-03", keep=[BODIES["tariff"][1], "Bearings — Old duty: 9%; New duty: 3%"])
+add(
+    "chip-factory.html",
+    page(
+        "Chip maker to build second factory, creating 2,000 jobs",
+        "Chip maker to build second factory, creating 2,000 jobs",
+        BODIES["chips"],
+        "Jonas Weber",
+        "2025-05-08",
+    ),
+    "Chip maker to build second factory, creating 2,000 jobs",
+    COMMON_HTML_CHROME,
+    author="Jonas Weber",
+    date="2025-05-08",
+    keep=[BODIES["chips"][1]],
+)
+add(
+    "school-teachers.html",
+    page(
+        "5,000 more teachers to cut class sizes",
+        "5,000 more teachers to cut class sizes",
+        BODIES["school"],
+        date="2025-01-20",
+        site="Morning Post",
+    ),
+    "5,000 more teachers to cut class sizes",
+    COMMON_HTML_CHROME,
+    date="2025-01-20",
+    keep=[BODIES["school"][1]],
+)
+add(
+    "volcano.htm",
+    page(
+        "Volcano erupts again, closing island airport",
+        "Volcano erupts again, closing island airport",
+        BODIES["volcano"],
+        "Elena Rossi",
+        "2025-10-02",
+        extra_top='<div class="breadcrumbs"><a href="/">Home</a> » <a href="/world">World</a> » Volcano</div>',
+    ),
+    "Volcano erupts again, closing island airport",
+    COMMON_HTML_CHROME + ["Home » World » Volcano"],
+    author="Elena Rossi",
+    date="2025-10-02",
+    keep=[BODIES["volcano"][1]],
+)
+add(
+    "ferry.html",
+    page(
+        "Ferry runs aground; all 214 passengers rescued",
+        "Ferry runs aground; all 214 passengers rescued",
+        BODIES["ferry"],
+        extra_bottom='<div class="newsletter"><h3>Sign up for our newsletter</h3><p>Get the top stories every morning.</p></div>',
+    ),
+    "Ferry runs aground; all 214 passengers rescued",
+    COMMON_HTML_CHROME + ["Get the top stories every morning."],
+    keep=[BODIES["ferry"][1]],
+)
+add(
+    "census.html",
+    page(
+        "Population grows 1.9 percent, census shows",
+        "Population grows 1.9 percent, census shows",
+        BODIES["census"],
+        "Lukas Novak",
+        "2025-04-17",
+        extra_top='<div class="ad-slot">Advertisement</div>',
+    ),
+    "Population grows 1.9 percent, census shows",
+    COMMON_HTML_CHROME,
+    author="Lukas Novak",
+    date="2025-04-17",
+    keep=[BODIES["census"][1]],
+)
+add(
+    "tariff-table.html",
+    page(
+        "Import duties on machinery parts to fall",
+        "Import duties on machinery parts to fall",
+        BODIES["tariff"][:2]
+        + [
+            "<table><tr><th>Category</th><th>Old duty</th><th>New duty</th></tr>"
+            "<tr><td>Bearings</td><td>9%</td><td>3%</td></tr><tr><td>Pumps</td><td>7%</td><td>2%</td></tr></table>",
+            BODIES["tariff"][2],
+        ],
+        date="2025-11-03",
+    ),
+    "Import duties on machinery parts to fall",
+    COMMON_HTML_CHROME,
+    date="2025-11-03",
+    keep=[BODIES["tariff"][1], "Bearings — Old duty: 9%; New duty: 3%"],
+)
 
 # --- PDFs (written with fpdf2) ---------------------------------------------------------------
 PDFS = [
     ("wind-farm.pdf", "Offshore wind farm delivers first power", "wind", "Clara Jensen", ["Energy Weekly · Issue 12"]),
     ("zoo-cubs.pdf", "Red panda cubs make first public appearance", "zoo", "", []),
-    ("stolen-painting.pdf", "Stolen painting returned to city gallery after 50 years", "museum2", "Oskar Lind", ["City Arts Review"]),
+    (
+        "stolen-painting.pdf",
+        "Stolen painting returned to city gallery after 50 years",
+        "museum2",
+        "Oskar Lind",
+        ["City Arts Review"],
+    ),
     ("dinosaur-hall.pdf", "Museum reopens dinosaur hall after renovation", "museum", "", ["Museum Bulletin"]),
 ]
 
@@ -455,118 +673,215 @@ def make_pdf(title: str, key: str, author: str, running: list[str], pages: int =
 HOLDOUT: list[dict] = []
 
 
-def hold(name: str, content: str | bytes, title: str, chrome: list[str], label: bool = False, author: str = "", date: str = "",
-         keep: list[str] | None = None) -> None:
-    HOLDOUT.append({"name": name, "content": content, "title": title, "label": label, "chrome": chrome, "author": author,
-                    "date": date, "keep": keep or []})
+def hold(
+    name: str,
+    content: str | bytes,
+    title: str,
+    chrome: list[str],
+    label: bool = False,
+    author: str = "",
+    date: str = "",
+    keep: list[str] | None = None,
+) -> None:
+    HOLDOUT.append(
+        {
+            "name": name,
+            "content": content,
+            "title": title,
+            "label": label,
+            "chrome": chrome,
+            "author": author,
+            "date": date,
+            "keep": keep or [],
+        }
+    )
 
 
-hold("zoo-wire.txt", f"""NEWS / LOCAL / ANIMALS
+hold(
+    "zoo-wire.txt",
+    f"""NEWS / LOCAL / ANIMALS
 
 Zoo's red panda cubs meet the public
 
 By JANE DOE | City Wire
 Posted on 2025-09-14
 
-{body_text('zoo', chr(10) + chr(10))}
+{body_text("zoo", chr(10) + chr(10))}
 
 Share on WhatsApp
 Related Topics
 Zoos
 Wildlife
-""", "Zoo's red panda cubs meet the public", ["NEWS / LOCAL / ANIMALS", "By JANE DOE | City Wire", "Share on WhatsApp", "Related Topics"],
-     author="JANE DOE", date="2025-09-14", keep=[BODIES["zoo"][2]])
+""",
+    "Zoo's red panda cubs meet the public",
+    ["NEWS / LOCAL / ANIMALS", "By JANE DOE | City Wire", "Share on WhatsApp", "Related Topics"],
+    author="JANE DOE",
+    date="2025-09-14",
+    keep=[BODIES["zoo"][2]],
+)
 
-hold("wind-ap.txt", f"""NORTH SHORE (AP) — {BODIES['wind'][0]}
+hold(
+    "wind-ap.txt",
+    f"""NORTH SHORE (AP) — {BODIES["wind"][0]}
 
-{BODIES['wind'][1]}
+{BODIES["wind"][1]}
 
-{BODIES['wind'][2]}
+{BODIES["wind"][2]}
 
 Copyright 2025 The Associated Press. All rights reserved.
-""", "", ["Copyright 2025 The Associated Press. All rights reserved."], label=True, keep=[BODIES["wind"][2]])
+""",
+    "",
+    ["Copyright 2025 The Associated Press. All rights reserved."],
+    label=True,
+    keep=[BODIES["wind"][2]],
+)
 
-hold("tariff-setext.md", f"""Machinery import duties cut from January
+hold(
+    "tariff-setext.md",
+    f"""Machinery import duties cut from January
 =========================================
 
-{body_text('tariff', chr(10) + chr(10))}
+{body_text("tariff", chr(10) + chr(10))}
 
 *Follow us on Mastodon for more trade news.*
-""", "Machinery import duties cut from January", ["Follow us on Mastodon for more trade news."], keep=[BODIES["tariff"][1]])
+""",
+    "Machinery import duties cut from January",
+    ["Follow us on Mastodon for more trade news."],
+    keep=[BODIES["tariff"][1]],
+)
 
-hold("census-blog.html", f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>census-results-2025 - Numbers Blog</title>
+hold(
+    "census-blog.html",
+    f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>census-results-2025 - Numbers Blog</title>
 <meta property="og:title" content="What the new census says about growth">
 <script type="application/ld+json">{{"@context":"https://schema.org","@type":"NewsArticle","headline":"What the new census says about growth","author":{{"@type":"Person","name":"Ravi Shah"}},"datePublished":"2025-04-18"}}</script></head>
 <body><div class="top-bar"><a href="/login">Log in</a> <a href="/subscribe">Subscribe</a></div>
 <div class="container"><div class="post-content"><h2 class="entry-title">What the new census says about growth</h2>
-{''.join(f'<p>{p}</p>' for p in BODIES['census'])}</div>
+{"".join(f"<p>{p}</p>" for p in BODIES["census"])}</div>
 <div class="widget"><h4>Most Popular</h4><ol><li><a href="/a">Housing prices in ten charts</a></li><li><a href="/b">Why births are falling</a></li></ol></div>
 <form class="newsletter-signup"><label>Get our weekly digest</label><input type="email"><button>Sign up</button></form>
 <div class="comments"><div class="comment"><p>Interesting numbers, but what about emigration?</p><a href="#">Reply</a></div></div></div>
-<footer>Numbers Blog · Powered by WordPress</footer></body></html>""", "What the new census says about growth",
-     ["Housing prices in ten charts", "Why births are falling", "Get our weekly digest", "Interesting numbers, but what about emigration?",
-      "Powered by WordPress", "Most Popular"], author="Ravi Shah", date="2025-04-18", keep=[BODIES["census"][1]])
+<footer>Numbers Blog · Powered by WordPress</footer></body></html>""",
+    "What the new census says about growth",
+    [
+        "Housing prices in ten charts",
+        "Why births are falling",
+        "Get our weekly digest",
+        "Interesting numbers, but what about emigration?",
+        "Powered by WordPress",
+        "Most Popular",
+    ],
+    author="Ravi Shah",
+    date="2025-04-18",
+    keep=[BODIES["census"][1]],
+)
 
-hold("bridge-crumbs.html", f"""<!DOCTYPE html><html><head><title>Harbor bridge to close for 18 months — Coast Times</title></head>
+hold(
+    "bridge-crumbs.html",
+    f"""<!DOCTYPE html><html><head><title>Harbor bridge to close for 18 months — Coast Times</title></head>
 <body><nav aria-label="breadcrumb"><ol><li><a href="/">Home</a></li><li><a href="/transport">Transport</a></li><li>Harbor bridge</li></ol></nav>
 <div id="gdpr">This website uses cookies. By continuing to browse you agree to our use of cookies. <a href="#">OK</a></div>
 <article><header><h1>Harbor bridge to close for 18 months</h1><p><span class="author">By Marta Silva</span> <time datetime="2025-08-29">August 29, 2025</time></p></header>
-{''.join(f'<p>{p}</p>' for p in BODIES['bridge'])}
+{"".join(f"<p>{p}</p>" for p in BODIES["bridge"])}
 <p class="share">Share: <a href="#">Facebook</a> <a href="#">X</a> <a href="#">Email</a></p></article>
 <section class="related"><h2>More from Transport</h2><ul><li><a href="/c">New bus lanes approved</a></li></ul></section></body></html>""",
-     "Harbor bridge to close for 18 months", ["This website uses cookies.", "New bus lanes approved", "More from Transport"],
-     author="Marta Silva", date="2025-08-29", keep=[BODIES["bridge"][1]])
+    "Harbor bridge to close for 18 months",
+    ["This website uses cookies.", "New bus lanes approved", "More from Transport"],
+    author="Marta Silva",
+    date="2025-08-29",
+    keep=[BODIES["bridge"][1]],
+)
 
-hold("ads-inline.txt", f"""Reef survey finds widespread bleaching
+hold(
+    "ads-inline.txt",
+    f"""Reef survey finds widespread bleaching
 
-{BODIES['coral'][0]}
+{BODIES["coral"][0]}
 
 Advertisement
 
 Story continues below advertisement
 
-{BODIES['coral'][1]}
+{BODIES["coral"][1]}
 
 ADVERTISEMENT
 
-{BODIES['coral'][2]}
-""", "Reef survey finds widespread bleaching", ["Story continues below advertisement", "ADVERTISEMENT"], keep=[BODIES["coral"][1], BODIES["coral"][2]])
+{BODIES["coral"][2]}
+""",
+    "Reef survey finds widespread bleaching",
+    ["Story continues below advertisement", "ADVERTISEMENT"],
+    keep=[BODIES["coral"][1], BODIES["coral"][2]],
+)
 
-hold("question-headline.txt", f"""Will the new rail timetable ease crowding?
+hold(
+    "question-headline.txt",
+    f"""Will the new rail timetable ease crowding?
 
-{body_text('rail', chr(10) + chr(10))}
+{body_text("rail", chr(10) + chr(10))}
 
 Save article
 Listen (3 min)
-""", "Will the new rail timetable ease crowding?", ["Save article", "Listen (3 min)"], keep=[BODIES["rail"][0]])
+""",
+    "Will the new rail timetable ease crowding?",
+    ["Save article", "Listen (3 min)"],
+    keep=[BODIES["rail"][0]],
+)
 
-hold("heat-updated.txt", f"""Heat wave: over 1,100 treated in hospitals
+hold(
+    "heat-updated.txt",
+    f"""Heat wave: over 1,100 treated in hospitals
 Last updated 2 hours ago
-{body_text('heat')}
+{body_text("heat")}
 Print this page
-""", "Heat wave: over 1,100 treated in hospitals", ["Last updated 2 hours ago", "Print this page"], keep=[BODIES["heat"][0]])
+""",
+    "Heat wave: over 1,100 treated in hospitals",
+    ["Last updated 2 hours ago", "Print this page"],
+    keep=[BODIES["heat"][0]],
+)
 
-hold("orchestra-notes.md", f"""## 🎻 New music director for the city orchestra
+hold(
+    "orchestra-notes.md",
+    f"""## 🎻 New music director for the city orchestra
 
 Posted by **Hannah Cole** on 12 March 2025
 
-{body_text('orchestra', chr(10) + chr(10))}
+{body_text("orchestra", chr(10) + chr(10))}
 
 [Back to top](#)
-""", "New music director for the city orchestra", ["Back to top"], author="Hannah Cole", date="2025-03-12",
-     keep=[BODIES["orchestra"][1]])
+""",
+    "New music director for the city orchestra",
+    ["Back to top"],
+    author="Hannah Cole",
+    date="2025-03-12",
+    keep=[BODIES["orchestra"][1]],
+)
 
-HOLDOUT_PDFS = [("airport-report.pdf", "Airport traffic beats its record", "airport", "", ["Harbor Gazette - March 2025"], 3)]
+HOLDOUT_PDFS = [
+    ("airport-report.pdf", "Airport traffic beats its record", "airport", "", ["Harbor Gazette - March 2025"], 3)
+]
 
 
 def main() -> None:
     HERE.mkdir(parents=True, exist_ok=True)
     for name, title, key, author, running in PDFS:
-        add(name, make_pdf(title, key, author, running), title, [f"Page {n} of 2" for n in (1, 2)] + running, author=author,
-            keep=[BODIES[key][0], BODIES[key][-1]])
+        add(
+            name,
+            make_pdf(title, key, author, running),
+            title,
+            [f"Page {n} of 2" for n in (1, 2)] + running,
+            author=author,
+            keep=[BODIES[key][0], BODIES[key][-1]],
+        )
     write(FILES, HERE)
     for name, title, key, author, running, pages in HOLDOUT_PDFS:
-        hold(name, make_pdf(title, key, author, running, pages), title, running, author=author, keep=[BODIES[key][0], BODIES[key][-1]])
+        hold(
+            name,
+            make_pdf(title, key, author, running, pages),
+            title,
+            running,
+            author=author,
+            keep=[BODIES[key][0], BODIES[key][-1]],
+        )
     write(HOLDOUT, HERE.parent / "messy-holdout")
 
 
