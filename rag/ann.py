@@ -19,6 +19,7 @@ import logging
 import math
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import faiss
 import numpy as np
@@ -136,6 +137,7 @@ def build(
     ``previous`` (the live index) lends its trained centroids when it is an IVF of the size this
     collection calls for, so an incremental update only re-adds vectors."""
     n, dim = vectors.shape if vectors.ndim == 2 else (0, 0)
+    index: Any
     if n <= approx_threshold:
         index = faiss.IndexFlatIP(dim)
         if n:

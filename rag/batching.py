@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ class DraftRequest:
     sent: str = ""  # the text already put on ``out``
     done: bool = False
 
-    def pieces(self) -> Iterator[str]:
+    def pieces(self) -> Generator[str, None, None]:
         """The text as it is decoded; ends when the draft does. Closing it cancels the request."""
         try:
             while True:

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -44,7 +44,7 @@ def _setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
@@ -65,7 +65,7 @@ def make_pipeline(
     }
     if docs is not None and not docs.is_dir():
         _fail(f"articles folder not found: {docs}", 2)
-    return _guard(lambda: Pipeline(**overrides))
+    return _guard(lambda: Pipeline(None, None, **overrides))
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -168,7 +168,7 @@ def _ask_server(
     from rag.types import Answer
 
     overrides = {k: v for k, v in {"docs_dir": docs, "index_dir": index}.items() if v is not None}
-    settings = Settings(**overrides)
+    settings = Settings.model_validate(overrides)
     info = find_server(settings.index_dir, settings.docs_dir)
     if info is None or (generator is not None and generator != info.generator):
         return None

@@ -48,7 +48,7 @@ def split_question(question: str) -> list[str]:
     rest_of_first = [
         tok for tok in first if tok.tag_ not in WH_TAGS and not tok.is_punct and tok.lower_ not in CONJUNCTIONS
     ]
-    out = []
+    out: list[str] = []
     for part in parts:
         words = part.split()
         if len(words) < MIN_PART_WORDS and out:  # "... and when?": the first part's predicate, re-asked

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -99,8 +99,13 @@ def export_sentence_encoder(path: str) -> Callable[[Path], dict]:
             folder,
             "RAG_EMBED_BACKEND",
         )
-        dim = (getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()
-        return {**meta, "pooling": pooling, "max_length": int(st.max_seq_length), "dim": int(dim)}
+        dim: int | None = (getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension)()
+        if dim is None:
+            raise OnnxExportError(f"{path}: the model does not say its embedding dimension")
+        max_length = st.max_seq_length
+        if max_length is None:
+            raise OnnxExportError(f"{path}: the model does not say its maximum sequence length")
+        return {**meta, "pooling": pooling, "max_length": int(max_length), "dim": int(dim)}
 
     return export
 
@@ -335,4 +340,4 @@ class Embedder:
                 found = {t: self._memo[t] for t in texts}
                 for t in found:
                     self._memo.move_to_end(t)
-        return np.stack([found[t] for t in texts])
+        return np.stack(cast(list[np.ndarray], [found[t] for t in texts]))

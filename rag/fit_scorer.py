@@ -35,6 +35,9 @@ log = logging.getLogger("rag.fit_scorer")
 
 def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
     """Per question: its candidates' features, labels, and reader spans (no scorer involved)."""
+    if pipe.reader is None:
+        raise ValueError("fitting the answer scorer needs a reader (RAG_READER is 'none')")
+    reader = pipe.reader
     out = []
     t0 = time.time()
     for i, case in enumerate(cases):
@@ -42,7 +45,7 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
         passages = pipe.retriever.retrieve(q, pipe.settings.top_k, exclude=case.exclude or None)
         cands = pipe.grounder.candidates(q, passages, asked=q)
         if cands:
-            read_candidates(pipe.reader, q, cands, passages)
+            read_candidates(reader, q, cands, passages)
         x = candidate_features(cands, passages, q)
         y = np.array([case.answerable and contains_gold(c.text, case.q.answers) for c in cands], dtype=bool)
         span_hit = np.array([case.answerable and contains_gold(c.span_text, case.q.answers) for c in cands], dtype=bool)

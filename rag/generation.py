@@ -16,7 +16,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections import abc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -199,10 +199,10 @@ class Generator:
         # are prompted in their own threads while the decoder thread turns tokens into text.
         self._tok_lock = threading.RLock()
         self.max_batch = max_batch
-        self._decoder = None  # rag.batching.BatchDecoder, made by load()
-        self._model = None
-        self._tokenizer = None
-        self._prefix = None  # (token ids, KV cache) of the system prompt
+        self._decoder: BatchDecoder | None = None  # made by load()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._prefix: tuple[Any, Any] | None = None  # (token ids, KV cache) of the system prompt
         self.loaded_from: str | None = None
 
     # --- loading ---------------------------------------------------------------------------
@@ -391,7 +391,7 @@ class Generator:
 
     def stream(
         self, messages: list[dict], max_new_tokens: int | None = None, ticket: Ticket | None = None
-    ) -> Iterator[str]:
+    ) -> abc.Generator[str, None, None]:
         """Text pieces as the model produces them (greedy decoding), decoded in one batch with
         whatever other questions are drafting at the same time (``rag.batching``).
 
@@ -399,6 +399,7 @@ class Generator:
         of the batch at the next token instead of letting it run to ``max_new_tokens``."""
         self.load()
         input_ids, _ = self.encode_messages(messages)
+        assert self._decoder is not None  # load() made it
         pieces = self._decoder.submit(input_ids[0].tolist(), max_new_tokens or self.max_new_tokens, ticket).pieces()
         try:
             yield from pieces

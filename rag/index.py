@@ -113,7 +113,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_file(path: Path, write: Callable[[Path], None]) -> None:
+def _write_file(path: Path, write: Callable[[Path], object]) -> None:
     write(path)
     with open(path, "rb+") as f:
         os.fsync(f.fileno())

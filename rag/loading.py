@@ -242,6 +242,7 @@ def extract_html(html: str) -> Extracted:
     """The article of a web page as a browser saves it (navigation, footer, comments, cookie
     banners and all): trafilatura's main-text extraction with title, author and date; the
     page's visible text when trafilatura finds no article (a fragment, a bare page)."""
+    doc: Any
     try:
         import trafilatura
 
@@ -261,7 +262,7 @@ def extract_html(html: str) -> Extracted:
         fallback = html_to_text(html)
         if not text.strip() or len(text) < 0.2 * len(fallback.strip()) and len(fallback) < 2000:
             return Extracted([fallback])
-    title = doc.title or ""  # type: ignore[union-attr]  (doc is set: text is not empty)
+    title = doc.title or ""  # doc is set: text is not empty
     if title and title.lower() not in text[: len(title) + 200].lower():
         text = title + "\n" + text  # the headline belongs to what the reader sees (and what is searched)
     return Extracted([text], title, doc.author or "", doc.date or "")  # type: ignore[union-attr]

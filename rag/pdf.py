@@ -13,6 +13,7 @@ import io
 import logging
 import re
 from collections import Counter
+from typing import Any
 
 from rag.loading import Extracted
 
@@ -43,7 +44,7 @@ def read_pdf(raw: bytes, name: str) -> Extracted:
             except Exception as e:
                 raise ValueError(f"{name}: encrypted PDF") from e
         raw_pages = [page.extract_text() or "" for page in reader.pages]
-        meta = reader.metadata or {}
+        meta: Any = reader.metadata or {}
     except PdfReadError as e:
         raise ValueError(f"{name}: not a readable PDF ({e})") from e
     if sum(len(p.strip()) for p in raw_pages) < MIN_TEXT_CHARS:

@@ -157,7 +157,8 @@ class Pipeline:
 
     def _ray_preparer(self, show_progress: bool) -> Preparer | None:
         """Loading, chunking and embedding on Ray when ``ray_address`` is set; else in process."""
-        if not self.settings.ray_address:
+        address = self.settings.ray_address
+        if not address:
             return None
         from rag.ray_indexing import RayPreparer
 
@@ -167,7 +168,7 @@ class Pipeline:
             st.chunk_size,
             st.chunk_overlap,
             st.max_file_mb * 2**20,
-            address=st.ray_address,
+            address=address,
             workers=st.ray_workers,
             show_progress=show_progress,
         )
@@ -352,7 +353,7 @@ class Pipeline:
             self.generator.load_async()
         # A question that may draft tells the decoder, so drafts asked together share a batch.
         may_draft = self.generator is not None and self.draft_policy in ("always", "no-short-answer")
-        ticket = self.generator.expect() if may_draft else None
+        ticket = self.generator.expect() if may_draft and self.generator is not None else None
         try:
             parts = self._parts(question)
             if len(parts) > 1:
@@ -611,7 +612,7 @@ def merge_parts(question: str, answers: list[Answer]) -> Answer:
                 citations.append(merged)
             merged.highlights += [h for h in c.highlights if h not in merged.highlights]
             renumber[c.n] = merged.n
-        text = re.sub(r"\[(\d+)\]", lambda m, to=renumber: f"[{to.get(int(m.group(1)), int(m.group(1)))}]", a.text)
+        text = _renumber_markers(a.text, renumber)
         if a.abstained:
             text = NOT_IN_ARTICLES
         part_sentences = [dataclasses.replace(s, citations=[renumber[n] for n in s.citations]) for s in a.sentences]
@@ -668,6 +669,11 @@ def _check_history(history: object) -> list[dict] | None:
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:()—–]\s|\s[—–]\s")
+
+
+def _renumber_markers(text: str, renumber: dict[int, int]) -> str:
+    """``[n]`` markers rewritten through ``renumber`` (numbers it does not know stay)."""
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text)
 
 
 def quote_window(sentence: str, a: int, b: int, max_words: int) -> tuple[int, int]:

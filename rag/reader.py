@@ -132,7 +132,7 @@ class Reader:
         self._lock = threading.Lock()
 
     @cached_property
-    def onnx(self) -> tuple[Any, Any, dict]:
+    def onnx(self) -> tuple[Any, Any, Any]:
         """(session, pair tokenizer, plain tokenizer) of the cached ONNX export."""
         from tokenizers import Tokenizer
 

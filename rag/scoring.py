@@ -172,7 +172,7 @@ def read_candidates(reader: Reader, question: str, cands: list, passages: list) 
             c.reader_span, c.reader_null = sp.score, sp.null
 
 
-def score_candidates(reader: Reader | None, scorer: Scorer, question: str, cands: list, passages: list) -> list:
+def score_candidates(reader: Reader, scorer: Scorer, question: str, cands: list, passages: list) -> list:
     """The candidates with ``p`` set, most probable first."""
     if not cands:
         return cands

@@ -26,9 +26,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+from typing import TypeVar
 
 from rag.settings import PACKAGE_DIR
 
+T = TypeVar("T")
 SPLIT_FILE = PACKAGE_DIR / "data" / "squad_split.json"
 SPLIT_SEED = 11
 PARTS = {"reader": 24, "fusion": 5, "calibration": 7, "test": 12}
@@ -139,7 +141,7 @@ def answer_sources(q: SquadQuestion, title: SquadTitle) -> set[str]:
     return out
 
 
-def sample(questions: list[SquadQuestion], n: int, seed: int = 0) -> list[SquadQuestion]:
+def sample(questions: list[T], n: int, seed: int = 0) -> list[T]:
     if n <= 0 or n >= len(questions):
         return list(questions)
     return random.Random(seed).sample(questions, n)
@@ -317,7 +319,7 @@ def _stands_alone(q: str, a: int, b: int) -> bool:
     if not rest or rest[0] in "?,.;:":
         return True
     nxt = re.match(r"[\w']+", rest)
-    return bool(nxt) and (nxt.group(0).lower() in _AFTER_OK or nxt.group(0).endswith("ed"))
+    return nxt is not None and (nxt.group(0).lower() in _AFTER_OK or nxt.group(0).endswith("ed"))
 
 
 def _sentence_of(text: str, at: int) -> str:

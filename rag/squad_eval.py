@@ -57,7 +57,7 @@ def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **ov
     titles = load_squad(squad)
     docs = write_corpus(titles, indexed_titles(load_split()), Path(work_dir) / "docs")
     overrides.setdefault("generator", "none")
-    pipe = Pipeline(docs_dir=docs, index_dir=Path(work_dir) / "index", **overrides)
+    pipe = Pipeline(None, None, docs_dir=docs, index_dir=Path(work_dir) / "index", **overrides)
     pipe.sync(show_progress=show_progress)
     return pipe
 

@@ -130,13 +130,14 @@ def _question_examples(
     random_neg: float,
     removed_neg: float,
 ) -> list[dict]:
-    out = []
+    out: list[dict[str, Any]] = []
     answers_low = [a.lower() for a in q.answers if a.strip()]
 
     def has_answer(t: str) -> bool:
         return any(a in t.lower() for a in answers_low)
 
-    pos = neg_same = None
+    pos: dict[str, Any] | None = None
+    neg_same: str | None = None
     for a, b, text in _chunks(q.context, q.source):
         for ans, st in zip(q.answers, q.answer_starts, strict=True):
             if a <= st and st + len(ans) <= b and pos is None:
@@ -180,7 +181,8 @@ def featurize(tokenizer: Any, examples: list[dict], max_length: int = MAX_LENGTH
             ex["question"], ex["context"], truncation="only_second", max_length=max_length, return_offsets_mapping=True
         )
         seq = enc.sequence_ids()
-        s_tok = e_tok = 0
+        s_tok: int | None = 0
+        e_tok: int | None = 0
         if ex["start"] is not None:
             s_tok = e_tok = None
             for i, ((a, b), sid) in enumerate(zip(enc["offset_mapping"], seq, strict=True)):
@@ -202,7 +204,7 @@ def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list
     """Shuffled, then sorted by length within pools of 50 batches: little padding, still random."""
     order = feats[:]
     rng.shuffle(order)
-    out = []
+    out: list[list[dict]] = []
     pool = batch_size * 50
     for i in range(0, len(order), pool):
         chunk = sorted(order[i : i + pool], key=lambda f: len(f["input_ids"]))
@@ -211,7 +213,7 @@ def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list
     return out
 
 
-def collate(batch: list[dict], pad_id: int) -> dict[str, Any]:
+def collate(batch: list[dict], pad_id: int) -> tuple[dict[str, Any], Any, Any]:
     import torch
 
     n = max(len(f["input_ids"]) for f in batch)

@@ -330,8 +330,9 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Bl
         api_btn = gr.Button(visible=False)
 
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, chatbot, turns], [chatbot, turns, sources, box], api_name=False)
-        clear.click(new_chat, None, [chatbot, turns, sources, box], api_name=False)
+            # api_name=False: no API endpoint (gradio accepts it; its annotation says str | None)
+            trigger(respond, [box, chatbot, turns], [chatbot, turns, sources, box], api_name=False)  # type: ignore[arg-type]
+        clear.click(new_chat, None, [chatbot, turns, sources, box], api_name=False)  # type: ignore[arg-type]
         add.click(upload, files, [table, status], api_name="upload")
         api_btn.click(ask, [api_q, api_h], api_out, api_name="ask")
     return demo
