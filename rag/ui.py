@@ -214,86 +214,97 @@ def _text(content: object) -> str:
 
 
 # --- the app ---------------------------------------------------------------------------------
-def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
-    import gradio as gr
+def _failure_text(e: Exception, message: str) -> str:
+    """What the chat shows when answering failed: the user's mistake, the setup's, or ours."""
+    if isinstance(e, InvalidQuestion):
+        return f"⚠️ {html.escape(str(e))}"
+    if isinstance(e, (ModelLoadError, IndexError_)):
+        return f"⚠️ Something is wrong with the setup: {html.escape(str(e))}"
+    log.exception("answering %r failed", message[:200])
+    return f"⚠️ This question could not be answered ({html.escape(type(e).__name__)}); the server log has the details."
 
-    def respond(message: str, chat: list[dict], turns: list[dict]) -> Iterator[tuple]:
-        chat = list(chat or [])
-        turns = list(turns or [])
+
+class ChatHandlers:
+    """What the browser's events call, bound to one pipeline. Kept apart from the layout in
+    ``build_app`` so each handler can be read (and called) on its own."""
+
+    def __init__(self, pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
+        self.pipe = pipe
+        self.max_upload_bytes = max_upload_bytes
+
+    def respond(self, message: str, chat: list[dict], turns: list[dict]) -> Iterator[tuple]:
+        """Stream one question's answer into the chat: a placeholder, the draft as it is written
+        (marked unchecked), then the verified answer and its sources."""
+        import gradio as gr
+
+        chat, turns = list(chat or []), list(turns or [])
         message = (message or "").strip()
         if not message:
             yield chat, turns, gr.update(), ""
             return
-        chat.append({"role": "user", "content": message})
-        chat.append({"role": "assistant", "content": "…"})
+        chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield chat, turns, gr.update(), ""
         try:
             draft = ""
-            for item in pipe.query_stream(message, history=turns):
+            for item in self.pipe.query_stream(message, history=turns):
                 if isinstance(item, Answer):
                     chat[-1] = {"role": "assistant", "content": answer_markdown(item)}
                     turns += [{"role": "user", "content": message}, {"role": "assistant", "content": item.plain_text}]
                     yield chat, turns, sources_html(item), ""
                 else:
                     draft += item
-                    chat[-1] = {
-                        "role": "assistant",
-                        "content": f"<i>drafting (not yet checked)…</i> {html.escape(draft)}",
-                    }
+                    shown = f"<i>drafting (not yet checked)…</i> {html.escape(draft)}"
+                    chat[-1] = {"role": "assistant", "content": shown}
                     yield chat, turns, gr.update(), ""
-        except InvalidQuestion as e:
-            chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(e))}"}
-            yield chat, turns, gr.update(), ""
-        except (ModelLoadError, IndexError_) as e:
-            chat[-1] = {"role": "assistant", "content": f"⚠️ Something is wrong with the setup: {html.escape(str(e))}"}
-            yield chat, turns, gr.update(), ""
-        except Exception as e:
-            log.exception("answering %r failed", message[:200])
-            chat[-1] = {
-                "role": "assistant",
-                "content": f"⚠️ This question could not be answered ({html.escape(type(e).__name__)}); "
-                "the server log has the details.",
-            }
+        except Exception as e:  # noqa: BLE001 - every failure becomes a message in the chat
+            chat[-1] = {"role": "assistant", "content": _failure_text(e, message)}
             yield chat, turns, gr.update(), ""
 
-    def new_chat() -> tuple:
+    def new_chat(self) -> tuple:
         return [], [], sources_html(None), ""
 
-    def ask(question: str, history: list[dict] | None = None) -> dict:
+    def ask(self, question: str, history: list[dict] | None = None) -> dict:
         """JSON API: the answer, its citations and sentences (see README)."""
         try:
-            return answer_json(pipe.query(question, history=history or None))
+            return answer_json(self.pipe.query(question, history=history or None))
         except (InvalidQuestion, ModelLoadError, IndexError_) as e:
             return {"error": str(e)}
         except Exception as e:
             log.exception("answering %r failed", str(question)[:200])
             return {"error": f"internal error ({type(e).__name__}); see the server log"}
 
-    def upload(files: list | None) -> tuple:
+    def upload(self, files: list | None) -> tuple:
+        """Check and store each uploaded file, then index what was added (incrementally)."""
+        import gradio as gr
+
         if not files:
             return gr.update(), "No file chosen."
-        docs_dir = Path(pipe.settings.docs_dir)
-        known = {m["hash"] for m in pipe.index.documents.values()}
-        results = []
-        for f in files:
-            path = Path(f if isinstance(f, str) else getattr(f, "name", f))
-            original = getattr(f, "orig_name", None) or path.name
-            try:
-                size = path.stat().st_size
-                data = b"" if size > max_upload_bytes else path.read_bytes()
-            except OSError as e:
-                results.append(f"✗ {original}: cannot read the upload ({e})")
-                continue
-            if size > max_upload_bytes:
-                results.append("✗ " + too_big(original, size, max_upload_bytes))
-                continue
-            r = add_article(docs_dir, original, data, known, max_upload_bytes)
-            results.append(("✓ " if r.ok else "✗ ") + r.message)
+        known = {m["hash"] for m in self.pipe.index.documents.values()}
+        results = [self._add_upload(f, known) for f in files]
         if any(line.startswith("✓") for line in results):
-            report = pipe.sync()
-            results.append(f"index: {report.summary()}")
-        return articles_rows(pipe), "\n".join(f"- {line}" for line in results)
+            results.append(f"index: {self.pipe.sync().summary()}")
+        return articles_rows(self.pipe), "\n".join(f"- {line}" for line in results)
 
+    def _add_upload(self, f: Any, known: set[str]) -> str:
+        path = Path(f if isinstance(f, str) else getattr(f, "name", f))
+        original = getattr(f, "orig_name", None) or path.name
+        limit = self.max_upload_bytes
+        try:
+            size = path.stat().st_size
+            data = b"" if size > limit else path.read_bytes()
+        except OSError as e:
+            return f"✗ {original}: cannot read the upload ({e})"
+        if size > limit:
+            return "✗ " + too_big(original, size, limit)
+        r = add_article(Path(self.pipe.settings.docs_dir), original, data, known, limit)
+        return ("✓ " if r.ok else "✗ ") + r.message
+
+
+def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Blocks:
+    """The chat and the Articles tab, wired to ``ChatHandlers``."""
+    import gradio as gr
+
+    h = ChatHandlers(pipe, max_upload_bytes)
     with gr.Blocks(title="rag — ask the articles", analytics_enabled=False) as demo:
         gr.Markdown(
             "## rag — ask the articles\nAnswers come only from the indexed articles; every claim cites its passage."
@@ -331,10 +342,10 @@ def build_app(pipe: Pipeline, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> gr.Bl
 
         for trigger in (box.submit, send.click):
             # api_name=False: no API endpoint (gradio accepts it; its annotation says str | None)
-            trigger(respond, [box, chatbot, turns], [chatbot, turns, sources, box], api_name=False)  # type: ignore[arg-type]
-        clear.click(new_chat, None, [chatbot, turns, sources, box], api_name=False)  # type: ignore[arg-type]
-        add.click(upload, files, [table, status], api_name="upload")
-        api_btn.click(ask, [api_q, api_h], api_out, api_name="ask")
+            trigger(h.respond, [box, chatbot, turns], [chatbot, turns, sources, box], api_name=False)  # type: ignore[arg-type]
+        clear.click(h.new_chat, None, [chatbot, turns, sources, box], api_name=False)  # type: ignore[arg-type]
+        add.click(h.upload, files, [table, status], api_name="upload")
+        api_btn.click(h.ask, [api_q, api_h], api_out, api_name="ask")
     return demo
 
 
