@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 
 from rag.chunking import chunk_document
+from rag.decoding import decode_bytes
 from rag.loading import (
     UnreadableFile,
-    decode_bytes,
     html_to_text,
     load_document,
     markdown_to_text,

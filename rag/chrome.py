@@ -181,14 +181,9 @@ def clean_title(line: str) -> str:
     return " ".join(_SYMBOLS.sub("", line).split()).strip(" -–—|")
 
 
-def strip_chrome(lines: list[str]) -> Cleaned:
-    """The article's lines without site chrome, and the title, author and date found on the way.
-    ``lines`` are whitespace-normalized (blank lines allowed); the kept lines are returned as they
-    were, so nothing inside the article changes."""
-    out = Cleaned(lines=[])
-    content = [i for i, line in enumerate(lines) if line.strip() and not line.startswith(PAGE_BREAK)]
-    if not content:
-        return out
+def _line_chrome(lines: list[str], content: list[int], out: Cleaned) -> tuple[set[int], str]:
+    """Lines that are chrome by themselves (breadcrumbs, datelines, bylines, widgets); the
+    byline's author and the dateline's date go to ``out``. Also the breadcrumb's last item."""
     drop: set[int] = set()
     crumb_title = ""
     for i in content:
@@ -206,11 +201,15 @@ def strip_chrome(lines: list[str]) -> Cleaned:
             out.date = out.date or (m.group(0) if m else "")
         elif is_widget(line):
             drop.add(i)
-    # A table of contents: a run of numbered list items, most of which come back elsewhere as a
-    # heading line of their own.
+    return drop, crumb_title
+
+
+def _table_of_contents(lines: list[str], content: list[int]) -> set[int]:
+    """A run of numbered list items, most of which come back elsewhere as a heading line."""
     where: dict[str, set[int]] = {}
     for i in content:
         where.setdefault(_plain(lines[i]), set()).add(i)
+    drop: set[int] = set()
     run: list[int] = []
     for i in [*content, -1]:
         m = _TOC_ITEM.match(lines[i].strip()) if i >= 0 else None
@@ -218,13 +217,19 @@ def strip_chrome(lines: list[str]) -> Cleaned:
             run.append(i)
             continue
         if len(run) >= 3:
-            echoed = sum(bool(where.get(_plain(_TOC_ITEM.match(lines[j].strip()).group(1)), set()) - {j}) for j in run)  # type: ignore[union-attr]
+            items = [(j, _TOC_ITEM.match(lines[j].strip())) for j in run]
+            echoed = sum(bool(where.get(_plain(m.group(1)), set()) - {j}) for j, m in items if m)
             if echoed >= len(run) / 2:
                 drop.update(run)
         run = []
+    return drop
 
-    # The footer block: from the first chrome line after the last sentence of prose, when nothing
-    # after it is prose; and a trailing run of short, unpunctuated lines (share buttons, tags).
+
+def _footer(lines: list[str], content: list[int], drop: set[int]) -> set[int]:
+    """The footer block: from the first chrome line after the last sentence of prose, when
+    nothing after it is prose; a trailing run of short, unpunctuated lines (share buttons, tags);
+    and prompts standing as their own line anywhere ("Share your thoughts in the comments below!")."""
+
     def prose(i: int) -> bool:
         line = lines[i].strip()
         n = len(_words(line))
@@ -237,38 +242,51 @@ def strip_chrome(lines: list[str]) -> Cleaned:
     prose_lines = [i for i in content if prose(i)]
     last_prose = prose_lines[-1] if prose_lines else -1
     tail = [i for i in content if i > last_prose]
+    footer: set[int] = set()
     for k, i in enumerate(tail):
         if i in drop or _PROMPTS.search(lines[i]):
-            drop.update(tail[k:])
+            footer.update(tail[k:])
             break
     for i in reversed(tail):
         line = lines[i].strip()
         if len(_words(line)) > NAV_WORDS or line.endswith((".", "!", "?")):
             break
-        drop.add(i)
-    # Prompts standing as their own line anywhere ("Share your thoughts in the comments below!").
-    for i in content:
-        if _PROMPTS.search(lines[i]) and len(_words(lines[i])) < PROSE_WORDS:
-            drop.add(i)
-    # The header block and the headline.
-    kept = [i for i in content if i not in drop]
-    title_at = None
+        footer.add(i)
+    footer.update(i for i in content if _PROMPTS.search(lines[i]) and len(_words(lines[i])) < PROSE_WORDS)
+    return footer
+
+
+def _headline(lines: list[str], kept: list[int], crumb_title: str) -> int | None:
+    """Position in ``kept`` of the headline: the breadcrumb's last item, or the first line that
+    looks like a title before any prose; None when prose comes first."""
     for k, i in enumerate(kept[:10]):
         line = lines[i].strip()
         nxt = lines[kept[k + 1]].strip() if k + 1 < len(kept) else None
         if crumb_title and clean_title(line) == clean_title(crumb_title):
-            title_at = k
-            break
+            return k
         n = len(_words(line))
         if looks_like_title(line, nxt) and (n > NAV_WORDS or nxt is None or len(_words(nxt)) >= 6):
-            title_at = k
-            break
+            return k
         if n > NAV_WORDS:
-            break  # prose before any title: the article has no headline
-    if title_at is not None:
-        for i in kept[:title_at]:
-            if len(_words(lines[i])) <= NAV_WORDS:
-                drop.add(i)
+            return None  # prose before any title: the article has no headline
+    return None
+
+
+def strip_chrome(lines: list[str]) -> Cleaned:
+    """The article's lines without site chrome, and the title, author and date found on the way.
+    ``lines`` are whitespace-normalized (blank lines allowed); the kept lines are returned as they
+    were, so nothing inside the article changes."""
+    out = Cleaned(lines=[])
+    content = [i for i, line in enumerate(lines) if line.strip() and not line.startswith(PAGE_BREAK)]
+    if not content:
+        return out
+    drop, crumb_title = _line_chrome(lines, content, out)
+    drop |= _table_of_contents(lines, content)
+    drop |= _footer(lines, content, drop)
+    kept = [i for i in content if i not in drop]
+    title_at = _headline(lines, kept, crumb_title)
+    if title_at is not None:  # the header block: short lines above the headline
+        drop.update(i for i in kept[:title_at] if len(_words(lines[i])) <= NAV_WORDS)
         out.title = clean_title(lines[kept[title_at]])
     out.lines = [line for i, line in enumerate(lines) if i not in drop]
     out.dropped = [lines[i] for i in sorted(drop)]

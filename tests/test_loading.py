@@ -4,7 +4,8 @@ import logging
 from pathlib import Path
 
 from rag.chunking import chunk_document
-from rag.loading import clean_text, load_document, load_documents, repair_mojibake
+from rag.decoding import repair_mojibake
+from rag.loading import clean_text, load_document, load_documents
 from tests.conftest import SEEDS
 
 MOJIBAKE = ("β€", "Β»", "πŸ")
