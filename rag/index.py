@@ -213,6 +213,17 @@ class IndexStore:
             shutil.rmtree(old, ignore_errors=True)
         self.sweep_leftovers()
 
+    def drop_old_generations(self) -> None:
+        """Keep the live generation and the newest other one (the fallback); remove the rest,
+        e.g. a generation a killed build renamed into place but never made live. Only call it
+        when the live generation loads: while it is broken, every other one may be needed."""
+        try:
+            live = self.current_generation()
+        except CorruptIndex:
+            return
+        if live is not None and live.is_dir():
+            self._collect_garbage({live.name})
+
     def sweep_leftovers(self) -> None:
         """Remove what killed builds left: temporary generations (a full one holds all the
         vectors) and pointer files. Call it holding ``lock()``: every writer holds it, so no

@@ -121,3 +121,20 @@ def test_a_killed_builds_leftovers_are_removed_by_the_next_sync(docs: Path, tmp_
     assert not report.wrote
     assert not leftover.exists() and not (store.path / ".CURRENT-killed00").exists()
     assert store.load() is not None
+
+
+def test_a_generation_a_killed_build_never_made_live_is_removed(docs: Path, tmp_path: Path, embedder: Embedder) -> None:
+    """Killed between renaming its generation into place and swapping CURRENT, a build leaves a
+    third generation; the next sync keeps only the live one and one fallback."""
+    store = IndexStore(tmp_path / "index")
+    sync_index(docs, store, embedder)
+    (docs / "extra.txt").write_text("A second build. It adds this short article about a port.", encoding="utf-8")
+    sync_index(docs, store, embedder)
+    live = store.current_generation()
+    assert live is not None
+    orphan = store.path / "gen-99991231235959-orphan00"
+    shutil.copytree(live, orphan)
+    _, report = sync_index(docs, store, embedder)
+    gens = sorted(p.name for p in store.path.glob("gen-*"))
+    assert not report.wrote and len(gens) == 2 and live.name in gens
+    assert store.load().path == live
