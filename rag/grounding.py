@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.retrieval import tokenize
+from rag.tables import is_row_line
 from rag.text import MARKER, NUMBER_TOKEN, strip_markers
 from rag.types import Passage
 
@@ -145,12 +146,18 @@ def is_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?")
 
 
+HEADING_MAX_WORDS = 20  # the longest headline or link line in the messy sets has 16 words
+
+
 def is_heading(sentence: str) -> bool:
-    """Headlines, menu items and related-article links: no closing punctuation, mostly Title Case.
-    They restate a topic in the question's words but never answer it."""
-    if _TERMINAL.search(sentence):
+    """Headlines, menu items and related-article links: short, no closing punctuation, mostly
+    Title Case. They restate a topic in the question's words but never answer it. Long lines
+    (a list of names runs on in Title Case) and table rows state facts, so they are not headings."""
+    if _TERMINAL.search(sentence) or is_row_line(sentence):
         return False
     words = re.findall(r"[A-Za-z][\w'’-]*", sentence)
+    if len(words) > HEADING_MAX_WORDS:
+        return False
     if len(words) <= 3:
         return True
     caps = sum(1 for w in words if w[0].isupper() or w.lower() in _FUNCTION_WORDS | {"of", "for", "to", "with"})

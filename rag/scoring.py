@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from rag.reader import Reader
 
 SCORER_FILE = PACKAGE_DIR / "data" / "answer_scorer.json"
-HEADING_PRIOR = 0.5
 
 FEATURES = (
     "reader_span",  # start+end logit of the best span inside the sentence
@@ -182,6 +181,8 @@ def score_candidates(reader: Reader, scorer: Scorer, question: str, cands: list,
     probs = scorer.probability(candidate_features(cands, passages, question if scorer.uses_types else None))
     for c, p in zip(cands, probs, strict=True):
         # Headlines, menu items and related-article links name a topic in the question's words
-        # but never answer it. SQuAD has none, so the fitted weights cannot know this: a prior.
-        c.p = float(p) * (HEADING_PRIOR if is_heading(c.text) else 1.0)
+        # but state nothing, so they are never the answer (a question only they match is
+        # declined). SQuAD has none, so the fitted weights cannot learn this. How often
+        # ``is_heading`` fires on body sentences is measured in README ("Models trained here").
+        c.p = 0.0 if is_heading(c.text) else float(p)
     return sorted(cands, key=lambda c: -(c.p or 0.0))

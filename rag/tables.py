@@ -38,6 +38,15 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in body.split("|")]
 
 
+_ROW_LINE = re.compile(r"^[^:;]{1,80} — [^:;]{1,60}: ")
+
+
+def is_row_line(line: str) -> bool:
+    """Is this a table row as ``row_line`` wrote it ("Defense — Current Status: …")? Such a line
+    states facts in cells without closing punctuation; it must not pass for a heading."""
+    return bool(_ROW_LINE.match(line.strip()))
+
+
 def _is_row(line: str) -> bool:
     s = line.strip()
     return s.count("|") >= 2 and (s.startswith("|") or s.endswith("|"))

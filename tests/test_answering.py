@@ -208,3 +208,45 @@ def test_squad_eval_reports_every_figure(squad_pipe: tuple[Pipeline, dict]) -> N
         assert summary[key] is not None, key
     near = [r for r in rows if r["kind"] == "near_miss"]
     assert all("correct" not in r for r in near)  # excluded paragraphs cannot be cited, so nothing to score
+
+
+def test_is_heading_flags_titles_and_link_lines_not_facts() -> None:
+    from rag.grounding import is_heading
+
+    for line in ("Port Strike Ends After Five Days", "- Think Tank Urges Swift Action on Trade Deal", "Related Posts"):
+        assert is_heading(line), line
+    for line in (
+        "The strike ended after five days, the union said.",
+        "Defense — Current Status: Existing security treaty; Potential Developments: Joint exercises",
+        # A long run of names in Title Case is a sentence, not a headline.
+        "Current Faculty Include Anthropologist Marshall Sahlins, Historian Dipesh Chakrabarty, Paleontologists "
+        "Neil Shubin And Paul Sereno, Evolutionary Biologist Jerry Coyne And Physicist Subrahmanyan Chandrasekhar",
+    ):
+        assert not is_heading(line), line
+
+
+def test_a_related_link_headline_is_never_quoted_as_the_answer(tmp_path: Path, embedder: Embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbor.txt").write_text(
+        "Harbor authority approves dredging plan\n\n"
+        "The harbor authority approved a plan on Monday to deepen the main shipping channel to 16 meters. "
+        "Officials said the work would let larger container ships dock without waiting for high tide, "
+        "and that dredging would begin in the spring and take about two years.\n\n"
+        "Waterfront Coverage\n"
+        "- Port Workers Union Threatens Strike Over Pension Cuts\n"
+        "- City Council Delays Vote On Waterfront Apartment Towers\n\n"
+        "Environmental groups asked the authority to monitor water quality during the work, and the "
+        "authority agreed to publish monthly readings from three sampling stations near the channel.\n",
+        encoding="utf-8",
+    )
+    pipe = _pipe(docs, tmp_path / "index", embedder)
+    ans = pipe.query("How deep will the main shipping channel be?")
+    assert not ans.abstained and "16 meters" in ans.plain_text
+    assert any("Threatens Strike" in c.text for c in pipe.index.chunks)  # the link lines are indexed
+    for question in (
+        "Why is the port workers union threatening a strike?",
+        "When will the council vote on the towers?",
+    ):
+        ans = pipe.query(question)
+        assert "Threatens Strike" not in ans.plain_text and "Delays Vote" not in ans.plain_text, ans.text
