@@ -277,7 +277,7 @@ def _squad_eval(
     overrides = {"generator": generator} if generator else {}
     pipe = _guard(lambda: open_pipeline(squad, work, show_progress=True, **overrides))
     _guard(pipe.warm_up)
-    cases = make_cases(squad, part, n)
+    cases = make_cases(squad, part, n, swapped=True)
 
     def progress(i: int, total: int) -> None:
         typer.echo(f"\r{i}/{total} questions", nl=i == total, err=True)

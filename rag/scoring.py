@@ -124,10 +124,10 @@ def span_words(text: str) -> int:
 
 
 def candidate_features(cands: list, passages: list, question: str | None = None) -> np.ndarray:
-    """The FEATURES of each candidate (``rag.grounding.Candidate``, already read by the reader).
+    """The FEATURES of each candidate (``rag.evidence.Candidate``, already read by the reader).
     The spaCy answer-type columns are computed only when ``question`` is given (else "unknown")."""
     from rag.answer_types import UNKNOWN, question_type, type_features
-    from rag.grounding import is_heading
+    from rag.evidence import is_heading
 
     best = max(range(len(cands)), key=lambda i: cands[i].reader_span) if cands else -1
     if question is not None and cands:
@@ -176,7 +176,7 @@ def score_candidates(reader: Reader, scorer: Scorer, question: str, cands: list,
     if not cands:
         return cands
     read_candidates(reader, question, cands, passages)
-    from rag.grounding import is_heading
+    from rag.evidence import is_heading
 
     probs = scorer.probability(candidate_features(cands, passages, question if scorer.uses_types else None))
     for c, p in zip(cands, probs, strict=True):

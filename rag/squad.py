@@ -147,6 +147,57 @@ def sample(questions: list[T], n: int, seed: int = 0) -> list[T]:
     return random.Random(seed).sample(questions, n)
 
 
+# Entity labels a question can be *about*: swapping one for another of its kind asks about
+# something else (numbers, dates and amounts are what questions ask for, not what they are about).
+SWAP_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW"})
+
+
+def _name_words(name: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", name.lower()) if len(w) > 2 and w != "the"}
+
+
+def entity_swaps(questions: list[SquadQuestion], n: int, seed: int = 0) -> list[tuple[SquadQuestion, str]]:
+    """Up to ``n`` questions asked about the wrong entity: the longest named entity of a question
+    is replaced by another entity of the same spaCy label from another question *of the same
+    title* ("When did Tesla move to Prague?" -> "When did Edison move to Prague?"). The new entity
+    is in the collection, only not with this fact — the near miss of a news archive about one
+    subject (another country's figure, another official's title), which a removed paragraph does
+    not imitate. Replacements that appear in the question or a gold answer are skipped."""
+    from rag.answer_types import nlp
+
+    docs = list(nlp().pipe([q.question for q in questions], batch_size=256))
+    pools: dict[str, dict[str, set[str]]] = {}
+    for q, d in zip(questions, docs, strict=True):
+        for e in d.ents:
+            if e.label_ in SWAP_LABELS:
+                pools.setdefault(q.title, {}).setdefault(e.label_, set()).add(e.text)
+    rng = random.Random(seed)
+    order = list(range(len(questions)))
+    rng.shuffle(order)
+    out: list[tuple[SquadQuestion, str]] = []
+    for i in order:
+        q, d = questions[i], docs[i]
+        pool = pools.get(q.title, {})
+        ents = [e for e in d.ents if e.label_ in SWAP_LABELS and len(pool.get(e.label_, ())) > 1]
+        if not ents:
+            continue
+        e = max(ents, key=lambda e: len(e.text))
+        words = _name_words(e.text)
+        options = sorted(
+            t
+            for t in pool[e.label_]
+            if t.lower() not in q.question.lower()
+            and not words & _name_words(t)  # "the 50th Super Bowl" is still the Super Bowl
+            and not any(t.lower() in a.lower() or a.lower() in t.lower() for a in q.answers)
+        )
+        if not options:
+            continue
+        out.append((q, q.question[: e.start_char] + rng.choice(options) + q.question[e.end_char :]))
+        if len(out) == n:
+            break
+    return out
+
+
 def iter_part(titles: dict[str, SquadTitle], split: dict, part: str, which: str = "indexed") -> Iterator[SquadQuestion]:
     for name in split["parts"][part][which]:
         yield from titles[name].questions

@@ -7,7 +7,10 @@ paragraph). For one part of the split it asks three kinds of question:
 - answerable: questions of the part's indexed titles;
 - other-title: questions of the part's held-out titles (nothing in the index answers them);
 - near-miss: answerable questions asked with every paragraph holding their answer excluded from
-  retrieval, the way an article collection that is *about* the subject can still lack the fact.
+  retrieval, the way an article collection that is *about* the subject can still lack the fact;
+- swapped-entity (reported, never fitted on): an answerable question with its main named entity
+  replaced by another one of the same title (``rag.squad.entity_swaps``), the near miss of a news
+  archive: the passage that answered the original question is still there, about someone else.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from rag.evaluation import norm
 from rag.squad import (
     SquadQuestion,
     answer_sources,
+    entity_swaps,
     indexed_titles,
     iter_part,
     load_split,
@@ -32,7 +36,7 @@ from rag.squad import (
 )
 from rag.types import Answer
 
-KINDS = ("answerable", "other_title", "near_miss")
+KINDS = ("answerable", "other_title", "near_miss", "swapped")
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -44,10 +48,15 @@ class Case:
     q: SquadQuestion
     exclude: set[str] = field(default_factory=set)  # sources retrieval may not return
     gold: set[str] = field(default_factory=set)  # paragraphs that hold the answer
+    asked: str = ""  # what is asked, when it is not the SQuAD question itself (swapped entity)
 
     @property
     def answerable(self) -> bool:
         return self.kind == "answerable"
+
+    @property
+    def question(self) -> str:
+        return self.asked or self.q.question
 
 
 def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **overrides: object) -> Pipeline:
@@ -62,8 +71,9 @@ def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **ov
     return pipe
 
 
-def make_cases(squad: Path, part: str, n: int, seed: int = 0) -> list[Case]:
-    """``n`` questions of each kind from one part of the split (all when ``n`` is 0)."""
+def make_cases(squad: Path, part: str, n: int, seed: int = 0, swapped: bool = False) -> list[Case]:
+    """``n`` questions of each kind from one part of the split (all when ``n`` is 0); the
+    swapped-entity kind only when asked for (it is reported, not fitted on)."""
     titles = load_squad(squad)
     split = load_split()
     indexed = list(iter_part(titles, split, part, "indexed"))
@@ -71,6 +81,8 @@ def make_cases(squad: Path, part: str, n: int, seed: int = 0) -> list[Case]:
     cases = [Case("answerable", q, gold=answer_sources(q, titles[q.title])) for q in sample(indexed, n, seed)]
     cases += [Case("other_title", q) for q in sample(held, n, seed + 1)]
     cases += [Case("near_miss", q, answer_sources(q, titles[q.title])) for q in sample(indexed, n, seed + 2)]
+    if swapped:
+        cases += [Case("swapped", q, asked=asked) for q, asked in entity_swaps(indexed, n or len(indexed), seed + 3)]
     return cases
 
 
@@ -82,6 +94,8 @@ def contains_gold(text: str, answers: list[str]) -> bool:
 def judge(case: Case, ans: Answer, seconds: float) -> dict:
     """One row of figures for one answer."""
     row: dict = {"id": case.q.id, "kind": case.kind, "refused": ans.abstained, "seconds": seconds}
+    if case.kind == "swapped":
+        row["asked"] = case.question
     if not case.answerable:
         return row
     golds = case.q.answers
@@ -114,6 +128,7 @@ def summarize(rows: list[dict]) -> dict:
         "false_refusals": pct([r["refused"] for r in ans]),
         "refused_other_title": pct([r["refused"] for r in rows if r["kind"] == "other_title"]),
         "refused_near_miss": pct([r["refused"] for r in rows if r["kind"] == "near_miss"]),
+        "refused_swapped_entity": pct([r["refused"] for r in rows if r["kind"] == "swapped"]),
         "median_answer_words": statistics.median([r["words"] for r in answered]) if answered else None,
         "short_shown_when_gold_short": pct([r["short_shown"] for r in short_gold]),
         "short_contains_gold": pct([r["short_hit"] for r in shown]),
@@ -128,7 +143,7 @@ def run(
     rows = []
     for i, case in enumerate(cases):
         t0 = time.perf_counter()
-        ans = pipe.query(case.q.question, exclude=case.exclude or None)
+        ans = pipe.query(case.question, exclude=case.exclude or None)
         rows.append(judge(case, ans, time.perf_counter() - t0))
         if progress:
             progress(i + 1, len(cases))

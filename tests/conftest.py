@@ -15,6 +15,13 @@ SEEDS = ROOT / "seeds"
 SQUAD = ROOT.parent / "shared" / "eval" / "external" / "squad-v1.1" / "dev-v1.1.json"
 needs_squad = pytest.mark.skipif(not SQUAD.is_file(), reason="SQuAD v1.1 dev is not beside the checkout")
 
+# Two sentences of the bundled articles, for tests that check drafts against a passage.
+DEBT = (
+    "Did You Know? Japan is the largest foreign holder of U.S. debt, possessing over $1.3 trillion in U.S. "
+    "Treasury securities as of September 2024, according to the U.S. Department of the Treasury."
+)
+MISSILES = "This includes Japan’s acquisition of 400 Tomahawk Cruise Missiles and easing export restrictions."
+
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:

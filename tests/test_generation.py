@@ -11,18 +11,11 @@ import pytest
 from rag.embedding import Embedder, ModelLoadError
 from rag.evaluation import numbers
 from rag.generation import Generator, resolve_generator
-from rag.grounding import Verifier, split_draft
 from rag.pipeline import Components, Pipeline
 from rag.prompting import build_messages, sanitize
 from rag.types import Answer, Chunk, Passage
 
 pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
-
-DEBT = (
-    "Did You Know? Japan is the largest foreign holder of U.S. debt, possessing over $1.3 trillion in U.S. "
-    "Treasury securities as of September 2024, according to the U.S. Department of the Treasury."
-)
-MISSILES = "This includes Japan’s acquisition of 400 Tomahawk Cruise Missiles and easing export restrictions."
 
 
 @pytest.fixture(scope="module")
@@ -123,45 +116,12 @@ def _passage(text: str, source: str = "a.txt") -> Passage:
     return Passage(Chunk("id-" + source, source, "Title", text, 0, len(text)), 1.0)
 
 
-def test_invented_number_is_dropped_and_valid_sentence_kept(embedder: Embedder) -> None:
-    v = Verifier(embedder)
-    q = "How much U.S. debt does Japan hold?"
-    draft = (
-        "Japan holds 10.9% of the world's total U.S. debt [1]. "
-        "Japan holds over $1.3 trillion in U.S. Treasury securities [1]."
-    )
-    verdicts = v.verify(draft, q, [DEBT, MISSILES])
-    assert [vd.ok for vd in verdicts] == [False, True]
-    assert "10.9" in verdicts[0].reason
-    assert verdicts[1].supported_by == 1 and verdicts[1].span is not None
-
-
-def test_wrong_citation_is_reattributed_and_unsupported_name_dropped(embedder: Embedder) -> None:
-    v = Verifier(embedder)
-    verdicts = v.verify(
-        "Japan is acquiring 400 Tomahawk cruise missiles [1]. Prime Minister Abe ordered 400 Tomahawks [2].",
-        "How many Tomahawk missiles is Japan acquiring?",
-        [DEBT, MISSILES],
-    )
-    assert verdicts[0].ok and verdicts[0].supported_by == 2 and verdicts[0].cited == [1]
-    assert not verdicts[1].ok and "abe" in verdicts[1].reason
-
-
-def test_restating_the_question_is_not_an_answer(embedder: Embedder) -> None:
-    verdicts = Verifier(embedder).verify("Japan holds U.S. debt [1].", "How much U.S. debt does Japan hold?", [DEBT])
-    assert not verdicts[0].ok
-
-
 def test_pipeline_repairs_a_hand_built_bad_draft(gen_pipeline: Pipeline) -> None:
     ev = gen_pipeline.gather("How much U.S. Treasury debt does Japan hold?")
     ans = gen_pipeline._verified(ev, "Japan holds 10.9% of the world's total U.S. debt [1].")
     assert "10.9" not in ans.text and not ans.abstained
     assert "1.3 trillion" in ans.text and ans.sentences[0].kind == "quoted"
     assert any("10.9" in n for n in ans.notes)
-
-
-def test_split_draft_keeps_markers_with_their_sentence() -> None:
-    assert split_draft("A is 1. [1] B is 2 [2]. C.") == [("A is 1.", [1]), ("B is 2.", [2]), ("C.", [])]
 
 
 def test_unanswerable_question_abstains(gen_pipeline: Pipeline) -> None:

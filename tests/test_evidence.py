@@ -1,0 +1,47 @@
+"""Candidate sentences and their shape (rag/evidence.py), with the real packaged embedder."""
+
+from __future__ import annotations
+
+from rag.chunking import sentence_spans
+from rag.embedding import Embedder
+from rag.evidence import Grounder, continues, is_heading, is_question, next_sentence
+from rag.types import Chunk, Passage
+from tests.conftest import DEBT, MISSILES
+
+
+def _passage(text: str) -> Passage:
+    return Passage(Chunk("id", "a.txt", "Title", text, 0, len(text)), 1.0)
+
+
+def test_is_heading_flags_titles_and_link_lines_not_facts() -> None:
+    for line in ("Port Strike Ends After Five Days", "- Think Tank Urges Swift Action on Trade Deal", "Related Posts"):
+        assert is_heading(line), line
+    for line in (
+        "The strike ended after five days, the union said.",
+        "Defense — Current Status: Existing security treaty; Potential Developments: Joint exercises",
+        # A long run of names in Title Case is a sentence, not a headline.
+        "Current Faculty Include Anthropologist Marshall Sahlins, Historian Dipesh Chakrabarty, Paleontologists "
+        "Neil Shubin And Paul Sereno, Evolutionary Biologist Jerry Coyne And Physicist Subrahmanyan Chandrasekhar",
+    ):
+        assert not is_heading(line), line
+
+
+def test_a_sentence_leaning_on_the_one_before_continues_it() -> None:
+    assert continues("The ministry signed a new agreement.", "It takes effect in May.")
+    assert continues("The ministry signed a new agreement.", "The agreement takes effect in May.")
+    assert not continues("The ministry signed a new agreement.", "Exports rose in May.")
+    assert is_question("Could tariffs rise again?") and not is_question("Tariffs rose.")
+
+
+def test_candidates_are_the_passage_sentences_with_exact_spans(embedder: Embedder) -> None:
+    text = "Japan Holds U.S. Debt\n" + DEBT + " " + MISSILES
+    g = Grounder(embedder)
+    cands = g.candidates("How much U.S. debt does Japan hold?", [_passage(text)])
+    assert {(c.start, c.end) for c in cands} <= set(sentence_spans(text))
+    assert all(text[c.start : c.end] == c.text for c in cands)
+    # The headline is closest in meaning but holds no amount: the support score puts the fact first.
+    assert max(cands, key=lambda c: c.similarity).text == "Japan Holds U.S. Debt"
+    best = cands[0]
+    assert "1.3 trillion" in best.text and best.coverage > 0.5 and best.score > cands[1].score
+    nxt = next_sentence(text, best)
+    assert nxt is not None and nxt.start >= best.end and "Tomahawk" in nxt.text
