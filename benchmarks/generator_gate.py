@@ -36,7 +36,7 @@ def main() -> None:
         ev = ext.gather(c.q.question)
         if ev.support < ext.refuse_below:
             continue
-        key = "short answer found" if ext._short_answer(ev) is not None else "no short answer"
+        key = "short answer found" if ext.answers.short_answer(ev) is not None else "no short answer"
         t0 = time.perf_counter()
         g = gen.query(c.q.question)
         dt = time.perf_counter() - t0

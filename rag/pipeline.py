@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +20,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
 from rag.decompose import split_question
 from rag.embedding import Embedder, ModelLoadError
-from rag.evidence import Candidate, Grounder, continues, next_sentence
+from rag.evidence import Grounder
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError
-from rag.prompting import SYSTEM, build_messages
+from rag.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
@@ -34,39 +34,14 @@ from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings
 from rag.sync import Preparer, sync_index
 from rag.text import CONTROL_CHARS
-from rag.types import Answer, Citation, Passage, Sentence
-from rag.verification import DraftWatch, Verdict, Verifier
+from rag.types import Answer, Passage
+from rag.verification import DraftWatch, Verifier
 
 log = logging.getLogger(__name__)
-
-NOT_IN_ARTICLES = "The articles do not answer this question."
-MAX_PROMPT_PASSAGES = 3
 
 
 class InvalidQuestion(ValueError):
     """The question cannot be asked as given (empty, not text); the message says why."""
-
-
-@dataclass
-class Evidence:
-    """What retrieval and grounding found for one question."""
-
-    question: str
-    query: str  # standalone question used for retrieval (== question unless rewritten)
-    passages: list[Passage]
-    candidates: list[Candidate]  # passage sentences, best supported first
-
-    @property
-    def support(self) -> float:
-        """The calibrated answer probability of the best sentence (its support score without a reader)."""
-        if not self.candidates:
-            return 0.0
-        top = self.candidates[0]
-        return top.p if top.p is not None else top.score
-
-    @property
-    def rewritten(self) -> str | None:
-        return self.query if self.query != self.question else None
 
 
 @dataclass
@@ -217,6 +192,11 @@ class Pipeline:
         if self.settings.short_answer_above is not None:
             return self.settings.short_answer_above
         return self.scorer.short_above if self.scorer is not None else math.inf
+
+    @property
+    def answers(self) -> AnswerBuilder:
+        s = self.settings
+        return AnswerBuilder(self.short_answer_above, s.max_short_words, s.quote_words)
 
     @cached_property
     def verifier(self) -> Verifier:
@@ -370,11 +350,11 @@ class Pipeline:
             t1 = time.perf_counter()
             timings = {"retrieve": t1 - t0}
             if ev.support < self.refuse_below:
-                answer = self._abstain(ev)
+                answer = self.answers.abstain(ev)
             elif self.generator is None:
-                answer = self._extractive(ev)
-            elif self.draft_policy == "no-short-answer" and self._short_answer(ev) is not None:
-                answer = self._extractive(ev)
+                answer = self.answers.extractive(ev)
+            elif self.draft_policy == "no-short-answer" and self.answers.short_answer(ev) is not None:
+                answer = self.answers.extractive(ev)
                 answer.notes.append(
                     "answered extractively: the reader found a short answer, which a draft cannot improve"
                 )
@@ -389,7 +369,7 @@ class Pipeline:
                             first_token = time.perf_counter()
                         draft += piece
                         yield piece
-                        if "\n\n" in draft or watch.check(_first_paragraph(draft)):
+                        if "\n\n" in draft or watch.check(first_paragraph(draft)):
                             break  # one paragraph is all we asked for / the rest would be dropped
                 finally:
                     pieces.close()  # stops the model now, not at max_new_tokens
@@ -427,7 +407,7 @@ class Pipeline:
         turns = list(history or [])
         for part in parts:
             ev = self.gather(part, turns or None, top_k, exclude)
-            a = self._abstain(ev) if ev.support < self.refuse_below else self._extractive(ev)
+            a = self.answers.abstain(ev) if ev.support < self.refuse_below else self.answers.extractive(ev)
             a.support = ev.support
             a.best_sentence = ev.candidates[0].text if ev.candidates else ""
             answers.append(a)
@@ -435,76 +415,17 @@ class Pipeline:
             turns += [{"role": "user", "content": part}, {"role": "assistant", "content": said}]
         return merge_parts(question, answers)
 
-    # --- answer assembly -------------------------------------------------------------------
-    def _prompt_passages(self, ev: Evidence) -> list[int]:
-        """Indices into ``ev.passages`` of the passages holding the best-supported sentences."""
-        chosen: list[int] = []
-        for c in ev.candidates:
-            if c.passage_index not in chosen and c.score >= self.settings.min_support * 0.8:
-                chosen.append(c.passage_index)
-            if len(chosen) == MAX_PROMPT_PASSAGES:
-                break
-        return chosen or [0]
-
+    # --- drafting --------------------------------------------------------------------------
     def _prompt(self, ev: Evidence) -> list[dict]:
-        """A small model does best with little to read: each prompt passage shows only its best
-        two sentences (in article order); the citation still points at the whole passage."""
-        excerpts: list[Passage] = []
-        for pi in self._prompt_passages(ev):
-            best = sorted([c for c in ev.candidates if c.passage_index == pi][:2], key=lambda c: c.start)
-            p = ev.passages[pi]
-            text = " ".join(c.text for c in best) or p.chunk.text
-            excerpts.append(Passage(dataclasses.replace(p.chunk, text=text), p.score))
-        return self._fit(ev.query, excerpts)
+        assert self.generator is not None
+        excerpts = prompt_excerpts(ev, self.settings.min_support)
+        return fit_messages(self.generator, ev.query, excerpts, self.settings.max_prompt_tokens)
 
-    def _fit(self, question: str, excerpts: list[Passage]) -> list[dict]:
-        """The messages, within the model's context window less the tokens the answer may take,
-        counted with the model's own tokenizer (a character limit means nothing in Japanese).
-        Over budget, the weakest excerpt goes first, then the question's tail, then the text of
-        the last excerpt; the citations still point at whole passages."""
-        gen = self.generator
-        assert gen is not None
-        budget = gen.context_limit - gen.max_new_tokens
-        if self.settings.max_prompt_tokens:
-            budget = min(budget, self.settings.max_prompt_tokens)
-        excerpts = list(excerpts)
-        while True:
-            messages = build_messages(question, excerpts)
-            over = gen.prompt_tokens(messages) - budget
-            if over <= 0:
-                return messages
-            if len(excerpts) > 1:
-                excerpts.pop()
-                continue
-            q_tokens = gen.count_tokens(question)
-            if q_tokens > 24:
-                question = gen.truncate(question, max(24, q_tokens - over))
-                continue
-            e_tokens = gen.count_tokens(excerpts[0].chunk.text)
-            if e_tokens > 16:
-                text = gen.truncate(excerpts[0].chunk.text, max(16, e_tokens - over))
-                excerpts[0] = Passage(dataclasses.replace(excerpts[0].chunk, text=text), excerpts[0].score)
-                continue
-            raise ModelLoadError(
-                f"the generator's context window ({gen.context_limit} tokens, {budget} for the prompt) "
-                "cannot hold even one passage; use a model with a longer context or RAG_GENERATOR=none"
-            )
-
-    def _evidence_for_draft(self, ev: Evidence) -> tuple[list[int], list[str], list[list[tuple[int, int]]]]:
-        """The prompt's passages and, in each, the sentences an answer may rest on: the
-        strongest evidence, not merely true statements."""
-        prompt_idx = self._prompt_passages(ev)
-        texts = [ev.passages[i].chunk.text for i in prompt_idx]
-        if ev.candidates and ev.candidates[0].p is not None:
-            top = ev.candidates[0].p or 0.0  # the answer scorer's probabilities
-            strong = [c for c in ev.candidates if (c.p or 0.0) >= top - self.settings.focus_margin]
-        else:
-            strong = [c for c in ev.candidates if c.score >= ev.support - self.settings.focus_margin]
-        focus = [[(c.start, c.end) for c in strong if c.passage_index == i] for i in prompt_idx]
-        return prompt_idx, texts, focus
+    def _draft_evidence(self, ev: Evidence) -> tuple[list[int], list[str], list[list[tuple[int, int]]]]:
+        return draft_evidence(ev, self.settings.min_support, self.settings.focus_margin)
 
     def _watch(self, ev: Evidence) -> DraftWatch:
-        _, texts, focus = self._evidence_for_draft(ev)
+        _, texts, focus = self._draft_evidence(ev)
         return DraftWatch(self.verifier, ev.query, texts, focus, asked=ev.question)
 
     def _verified(
@@ -512,141 +433,10 @@ class Pipeline:
     ) -> Answer:
         """Keep the draft sentences the passages support. ``checkable`` is the part of the draft
         to verify when drafting was stopped early (its finished sentences)."""
-        prompt_idx, texts, focus = self._evidence_for_draft(ev)
-        to_check = _first_paragraph(draft) if checkable is None else checkable
+        prompt_idx, texts, focus = self._draft_evidence(ev)
+        to_check = first_paragraph(draft) if checkable is None else checkable
         verdicts = self.verifier.verify(to_check, ev.query, texts, focus, asked=ev.question)
-        kept = [v for v in verdicts if v.ok]
-        notes = [f"dropped “{v.text}”: {v.reason}" for v in verdicts if not v.ok] + (notes or [])
-        if not kept:
-            answer = self._extractive(ev)
-            answer.draft = draft
-            answer.notes = notes + ["nothing in the draft could be verified; quoting the best evidence instead"]
-            return answer
-        citations: list[Citation] = []
-        number_of: dict[int, int] = {}
-        sentences: list[Sentence] = []
-        for v in kept:
-            pi = prompt_idx[v.supported_by - 1]  # type: ignore[operator]
-            if pi not in number_of:
-                number_of[pi] = len(citations) + 1
-                citations.append(_citation(number_of[pi], ev.passages[pi]))
-            cit = citations[number_of[pi] - 1]
-            if v.span and v.span not in cit.highlights:
-                cit.highlights.append(v.span)
-            if v.supported_by not in v.cited:
-                notes.append(f"“{v.text}” cited {v.cited or 'nothing'}; re-attributed to the passage that supports it")
-            sentences.append(Sentence(v.text, [cit.n], verified=True, kind="generated"))
-        text = " ".join(f"{_no_final_stop(s.text)} [{s.citations[0]}]." for s in sentences)
-        return Answer(
-            text, False, citations, sentences, ev.question, ev.rewritten, ev.passages, draft=draft, notes=notes
-        )
-
-    def _short_answer(self, ev: Evidence) -> Candidate | None:
-        """The best sentence, when its reader span is confident and short enough to lead with."""
-        if not ev.candidates:
-            return None
-        best = ev.candidates[0]
-        if best.span is None or best.p is None:
-            return None
-        if best.reader_span < self.short_answer_above:
-            return None
-        if not 0 < len(best.span_text.split()) <= self.settings.max_short_words:
-            return None
-        return best
-
-    def _extractive(self, ev: Evidence) -> Answer:
-        best = ev.candidates[0]
-        short = self._short_answer(ev)
-        chosen = [best]
-        if short is None:
-            follow = next_sentence(ev.passages[best.passage_index].chunk.text, best)
-            if follow is not None and continues(best.text, follow.text):
-                chosen.append(follow)  # the fact runs on into the next sentence
-        citations: list[Citation] = []
-        number_of: dict[int, int] = {}
-        sentences: list[Sentence] = []
-        for c in chosen:
-            if c.passage_index not in number_of:
-                number_of[c.passage_index] = len(citations) + 1
-                citations.append(_citation(number_of[c.passage_index], ev.passages[c.passage_index]))
-            cit = citations[number_of[c.passage_index] - 1]
-            cit.highlights.append((c.start, c.end))
-            sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
-        if short is not None and short.span is not None:  # (span is set: narrows the type)
-            a, b = quote_window(
-                best.text, short.span[0] - best.start, short.span[1] - best.start, self.settings.quote_words
-            )
-            sentences[0].text = best.text[a:b].strip()  # exact words of the passage; the ellipses are only shown
-            quote = ("…" if a > 0 else "") + sentences[0].text + ("…" if b < len(best.text) else "")
-            text = f"**{short.span_text}** — “{quote}” [1]"
-            answer = Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages)
-            answer.short_answer = short.span_text
-            answer.short_span = (citations[0].n, short.span[0], short.span[1])
-            return answer
-        text = " ".join(f"“{s.text}” [{s.citations[0]}]" for s in sentences)
-        return Answer(text, False, citations, sentences, ev.question, ev.rewritten, ev.passages)
-
-    def _abstain(self, ev: Evidence) -> Answer:
-        closest = [_citation(i + 1, p) for i, p in enumerate(ev.passages[:3])]
-        text = NOT_IN_ARTICLES
-        if closest:
-            text += " The closest passages are listed below; they may help: " + ", ".join(
-                f"[{c.n}] {c.title[:60]}" for c in closest
-            )
-        return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages, abstention=NOT_IN_ARTICLES)
-
-
-def merge_parts(question: str, answers: list[Answer]) -> Answer:
-    """One answer from per-part answers: citations shared and renumbered across the whole (a
-    passage cited by two parts is listed once), each part's text on its own line, led by the part.
-    The whole is declined only when every part is."""
-    citations: list[Citation] = []
-    by_chunk: dict[str, Citation] = {}
-    lines, sentences, parts = [], [], []
-    for a in answers:
-        renumber: dict[int, int] = {}
-        for c in a.citations if not a.abstained else []:
-            merged = by_chunk.get(c.chunk_id)
-            if merged is None:
-                merged = dataclasses.replace(c, n=len(citations) + 1, highlights=[])
-                by_chunk[c.chunk_id] = merged
-                citations.append(merged)
-            merged.highlights += [h for h in c.highlights if h not in merged.highlights]
-            renumber[c.n] = merged.n
-        text = _renumber_markers(a.text, renumber)
-        if a.abstained:
-            text = NOT_IN_ARTICLES
-        part_sentences = [dataclasses.replace(s, citations=[renumber[n] for n in s.citations]) for s in a.sentences]
-        short_span = (renumber[a.short_span[0]], *a.short_span[1:]) if a.short_span else None
-        parts.append(
-            dataclasses.replace(
-                a,
-                text=text,
-                sentences=part_sentences,
-                short_span=short_span,
-                citations=[by_chunk[c.chunk_id] for c in a.citations] if not a.abstained else [],
-            )
-        )
-        sentences += part_sentences
-        lines.append(f"{a.question} {text}")
-    abstained = all(a.abstained for a in answers)
-    if abstained:
-        closest = answers[0]
-        return dataclasses.replace(closest, question=question, parts=parts)
-    passages = [p for a in answers for p in a.passages]
-    return Answer(
-        "\n".join(lines),
-        False,
-        citations,
-        sentences,
-        question,
-        None,
-        passages,
-        support=min(a.support for a in answers),
-        best_sentence=" ".join(a.best_sentence for a in answers),
-        parts=parts,
-        notes=[f"answered in {len(parts)} parts, each from its own evidence"],
-    )
+        return self.answers.verified(ev, draft, verdicts, prompt_idx, notes or [])
 
 
 def _check_history(history: object) -> list[dict] | None:
@@ -667,74 +457,3 @@ def _check_history(history: object) -> list[dict] | None:
             content = str(content)
         turns.append({"role": turn["role"], "content": CONTROL_CHARS.sub(" ", content)})
     return turns or None
-
-
-_CLAUSE_BREAK = re.compile(r"[,;:()—–]\s|\s[—–]\s")
-
-
-def _renumber_markers(text: str, renumber: dict[int, int]) -> str:
-    """``[n]`` markers rewritten through ``renumber`` (numbers it does not know stay)."""
-    return re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text)
-
-
-def quote_window(sentence: str, a: int, b: int, max_words: int) -> tuple[int, int]:
-    """The part of ``sentence`` to quote around its answer span [a, b): whole when short, else
-    the clauses around the span, widened one clause at a time while within ``max_words``."""
-    if len(sentence.split()) <= max_words:
-        return 0, len(sentence)
-    cuts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
-    lo = max(c for c in cuts if c <= a)
-    hi = min((c for c in cuts if c >= b), default=len(sentence))
-
-    def words(x: int, y: int) -> int:
-        return len(sentence[x:y].split())
-
-    while True:
-        before = [c for c in cuts if c < lo]
-        after = [c for c in cuts if c > hi]
-        grown = False
-        if after and words(lo, after[0]) <= max_words:
-            hi, grown = after[0], True
-        if before and words(before[-1], hi) <= max_words:
-            lo, grown = before[-1], True
-        if not grown:
-            break
-    if words(lo, hi) > max_words:  # one long clause: a word window centred on the span
-        toks = [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence)]
-        first = next(i for i, t in enumerate(toks) if t[1] > a)
-        last = max(i for i, t in enumerate(toks) if t[0] < b)
-        extra = max(0, max_words - (last - first + 1))
-        i0 = max(0, first - extra // 2)
-        i1 = min(len(toks) - 1, i0 + max(max_words, last - first + 1) - 1)
-        lo, hi = toks[i0][0], toks[i1][1]
-    return lo, hi
-
-
-def _first_paragraph(draft: str) -> str:
-    return draft.strip().split("\n\n")[0]
-
-
-def _no_final_stop(text: str) -> str:
-    return re.sub(r"[.!;:]+$", "", text.strip())
-
-
-def _citation(n: int, p: Passage) -> Citation:
-    c = p.chunk
-    return Citation(
-        n,
-        c.source,
-        c.title,
-        c.id,
-        c.text,
-        c.start,
-        c.end,
-        round(p.score, 4),
-        author=c.author,
-        date=c.date,
-        pages=c.pages,
-        page_breaks=c.page_breaks,
-        table_rows=c.table_rows,
-    )
-
-
-__all__ = ["NOT_IN_ARTICLES", "Evidence", "InvalidQuestion", "Pipeline", "Verdict"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.embedding import Embedder
-from rag.pipeline import Components, Pipeline, quote_window
+from rag.pipeline import Components, Pipeline
 from rag.reader import Reader
 from rag.scoring import FEATURES, Scorer
 from rag.squad import (
@@ -54,19 +54,6 @@ def test_scorer_file_matches_the_features_and_records_its_data() -> None:
     assert len(s.weights) == len(FEATURES) == len(s.mean)
     assert "fusion" in s.info["fitted_on"] and s.info["thresholds_on"] == "calibration titles"
     assert 0.0 < s.refuse_below < 1.0
-
-
-def test_quote_window_keeps_the_span_and_stays_short() -> None:
-    sentence = (
-        "After months of negotiation in several capitals, the two governments finally agreed, "
-        "according to officials who asked not to be named, on a tariff of 15 percent for most goods, "
-        "with exceptions for farm products and medicine."
-    )
-    a = sentence.index("15 percent")
-    lo, hi = quote_window(sentence, a, a + len("15 percent"), 16)
-    assert lo <= a and a + len("15 percent") <= hi
-    assert len(sentence[lo:hi].split()) <= 16
-    assert quote_window("Short sentence with 15 percent.", 20, 30, 16) == (0, 31)
 
 
 def test_how_many_is_refused_when_the_only_number_is_an_article_number(tmp_path: Path, embedder: Embedder) -> None:

@@ -82,15 +82,15 @@ def test_public_query_function_works_from_any_directory(tmp_path: Path, monkeypa
 
 
 def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
-    from rag.pipeline import _citation
+    from rag.answers import citation
 
     passages = pipeline.retriever.retrieve("Trump 2.0 US-Japan relations geopolitical risk and opportunity", 10)
-    cit = next(_citation(1, p) for p in passages if p.chunk.source == "003_7f0ce9717cede5be.txt")
+    cit = next(citation(1, p) for p in passages if p.chunk.source == "003_7f0ce9717cede5be.txt")
     assert cit.title == "Takaichi & Trump Call: Possible Friday Talks" and cit.author == "James Carter"
     d = cit.to_dict()
     assert d["author"] == "James Carter" and d["title"] == cit.title and "date" in d and d["pages"] is None
     dated = next(
-        _citation(1, p)
+        citation(1, p)
         for p in pipeline.retriever.retrieve("Kadena Air Base logistical aircraft", 10)
         if p.chunk.source == "001_0dc30543c454f561.txt"
     )

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from rag.answers import NOT_IN_ARTICLES
 from rag.embedding import Embedder
 from rag.index import IndexStore
 from rag.loading import load_document
-from rag.pipeline import NOT_IN_ARTICLES, Components, InvalidQuestion, Pipeline
+from rag.pipeline import Components, InvalidQuestion, Pipeline
 from rag.prompting import SYSTEM
 from rag.retrieval import Retriever
 from rag.sync import sync_index

@@ -1,0 +1,261 @@
+"""Turning evidence into an ``Answer``: a quote, a short answer with its quote, verified draft
+sentences, an abstention, or the parts of a multi-part question joined.
+
+Every path numbers its citations the same way (``CitationList``): a passage gets the next number
+the first time a sentence rests on it, and the sentences it supports are highlighted on it. What
+the reader is shown is always words of the passages (a quote, or a span of one) or a draft
+sentence that ``rag.verification`` kept; nothing here writes a claim of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from rag.evidence import Candidate, continues, next_sentence
+from rag.types import Answer, Citation, Passage, Sentence
+from rag.verification import Verdict
+
+NOT_IN_ARTICLES = "The articles do not answer this question."
+_CLAUSE_BREAK = re.compile(r"[,;:()—–]\s|\s[—–]\s")
+
+
+@dataclass
+class Evidence:
+    """What retrieval and the answer scorer found for one question."""
+
+    question: str
+    query: str  # standalone question used for retrieval (== question unless rewritten)
+    passages: list[Passage]
+    candidates: list[Candidate]  # passage sentences, best supported first
+
+    @property
+    def support(self) -> float:
+        """The calibrated answer probability of the best sentence (its support score without a reader)."""
+        if not self.candidates:
+            return 0.0
+        top = self.candidates[0]
+        return top.p if top.p is not None else top.score
+
+    @property
+    def rewritten(self) -> str | None:
+        return self.query if self.query != self.question else None
+
+
+def citation(n: int, p: Passage) -> Citation:
+    c = p.chunk
+    return Citation(
+        n,
+        c.source,
+        c.title,
+        c.id,
+        c.text,
+        c.start,
+        c.end,
+        round(p.score, 4),
+        author=c.author,
+        date=c.date,
+        pages=c.pages,
+        page_breaks=c.page_breaks,
+        table_rows=c.table_rows,
+    )
+
+
+class CitationList:
+    """The citations of one answer, numbered 1, 2, … in the order the answer first cites each
+    passage; a passage cited twice is listed once with both highlights."""
+
+    def __init__(self) -> None:
+        self.items: list[Citation] = []
+        self._by_chunk: dict[str, Citation] = {}
+
+    def cite(self, passage: Passage | Citation, highlight: tuple[int, int] | None = None) -> Citation:
+        chunk_id = passage.chunk.id if isinstance(passage, Passage) else passage.chunk_id
+        cit = self._by_chunk.get(chunk_id)
+        if cit is None:
+            n = len(self.items) + 1
+            cit = (
+                citation(n, passage)
+                if isinstance(passage, Passage)
+                else dataclasses.replace(passage, n=n, highlights=[])
+            )
+            self._by_chunk[chunk_id] = cit
+            self.items.append(cit)
+        if highlight is not None and highlight not in cit.highlights:
+            cit.highlights.append(highlight)
+        return cit
+
+
+@dataclass
+class AnswerBuilder:
+    """Assembles answers from ``Evidence``; the knobs come from ``Settings`` (and the scorer's
+    calibrated short-answer threshold)."""
+
+    short_answer_above: float
+    max_short_words: int
+    quote_words: int
+
+    def short_answer(self, ev: Evidence) -> Candidate | None:
+        """The best sentence, when its reader span is confident and short enough to lead with."""
+        if not ev.candidates:
+            return None
+        best = ev.candidates[0]
+        if best.span is None or best.p is None:
+            return None
+        if best.reader_span < self.short_answer_above:
+            return None
+        if not 0 < len(best.span_text.split()) <= self.max_short_words:
+            return None
+        return best
+
+    def extractive(self, ev: Evidence) -> Answer:
+        """The best sentence quoted (with the next one when the fact runs on into it), led by the
+        reader's short answer in bold when there is a confident one."""
+        best = ev.candidates[0]
+        short = self.short_answer(ev)
+        chosen = [best]
+        if short is None:
+            follow = next_sentence(ev.passages[best.passage_index].chunk.text, best)
+            if follow is not None and continues(best.text, follow.text):
+                chosen.append(follow)
+        cites = CitationList()
+        sentences = []
+        for c in chosen:
+            cit = cites.cite(ev.passages[c.passage_index], (c.start, c.end))
+            sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
+        if short is not None and short.span is not None:  # (span is set: narrows the type)
+            a, b = quote_window(best.text, short.span[0] - best.start, short.span[1] - best.start, self.quote_words)
+            sentences[0].text = best.text[a:b].strip()  # exact words of the passage; the ellipses are only shown
+            quote = ("…" if a > 0 else "") + sentences[0].text + ("…" if b < len(best.text) else "")
+            text = f"**{short.span_text}** — “{quote}” [1]"
+            answer = Answer(text, False, cites.items, sentences, ev.question, ev.rewritten, ev.passages)
+            answer.short_answer = short.span_text
+            answer.short_span = (cites.items[0].n, short.span[0], short.span[1])
+            return answer
+        text = " ".join(f"“{s.text}” [{s.citations[0]}]" for s in sentences)
+        return Answer(text, False, cites.items, sentences, ev.question, ev.rewritten, ev.passages)
+
+    def abstain(self, ev: Evidence) -> Answer:
+        """Declined, with the closest passages listed so the reader can look for themselves."""
+        cites = CitationList()
+        closest = [cites.cite(p) for p in ev.passages[:3]]
+        text = NOT_IN_ARTICLES
+        if closest:
+            text += " The closest passages are listed below; they may help: " + ", ".join(
+                f"[{c.n}] {c.title[:60]}" for c in closest
+            )
+        return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages, abstention=NOT_IN_ARTICLES)
+
+    def verified(
+        self, ev: Evidence, draft: str, verdicts: list[Verdict], prompt_idx: list[int], notes: list[str]
+    ) -> Answer:
+        """The draft sentences that passed verification, each citing the passage that supports
+        it; when none did, the extractive answer (the draft is kept in ``Answer.draft``)."""
+        kept = [v for v in verdicts if v.ok]
+        notes = [f"dropped “{v.text}”: {v.reason}" for v in verdicts if not v.ok] + notes
+        if not kept:
+            answer = self.extractive(ev)
+            answer.draft = draft
+            answer.notes = notes + ["nothing in the draft could be verified; quoting the best evidence instead"]
+            return answer
+        cites = CitationList()
+        sentences = []
+        for v in kept:
+            assert v.supported_by is not None  # kept means supported
+            cit = cites.cite(ev.passages[prompt_idx[v.supported_by - 1]], v.span)
+            if v.supported_by not in v.cited:
+                notes.append(f"“{v.text}” cited {v.cited or 'nothing'}; re-attributed to the passage that supports it")
+            sentences.append(Sentence(v.text, [cit.n], verified=True, kind="generated"))
+        text = " ".join(f"{no_final_stop(s.text)} [{s.citations[0]}]." for s in sentences)
+        return Answer(
+            text, False, cites.items, sentences, ev.question, ev.rewritten, ev.passages, draft=draft, notes=notes
+        )
+
+
+def merge_parts(question: str, answers: list[Answer]) -> Answer:
+    """One answer from per-part answers: citations shared and renumbered across the whole (a
+    passage cited by two parts is listed once), each part's text on its own line, led by the part.
+    The whole is declined only when every part is."""
+    cites = CitationList()
+    lines, sentences, parts = [], [], []
+    for a in answers:
+        own = [] if a.abstained else a.citations
+        renumber: dict[int, int] = {}
+        merged = []
+        for c in own:
+            m = cites.cite(c)
+            for h in c.highlights:
+                if h not in m.highlights:
+                    m.highlights.append(h)
+            renumber[c.n] = m.n
+            merged.append(m)
+        text = NOT_IN_ARTICLES if a.abstained else renumber_markers(a.text, renumber)
+        part_sentences = [dataclasses.replace(s, citations=[renumber[n] for n in s.citations]) for s in a.sentences]
+        short_span = (renumber[a.short_span[0]], *a.short_span[1:]) if a.short_span else None
+        parts.append(
+            dataclasses.replace(a, text=text, sentences=part_sentences, short_span=short_span, citations=merged)
+        )
+        sentences += part_sentences
+        lines.append(f"{a.question} {text}")
+    if all(a.abstained for a in answers):
+        return dataclasses.replace(answers[0], question=question, parts=parts)
+    return Answer(
+        "\n".join(lines),
+        False,
+        cites.items,
+        sentences,
+        question,
+        None,
+        [p for a in answers for p in a.passages],
+        support=min(a.support for a in answers),
+        best_sentence=" ".join(a.best_sentence for a in answers),
+        parts=parts,
+        notes=[f"answered in {len(parts)} parts, each from its own evidence"],
+    )
+
+
+def renumber_markers(text: str, renumber: dict[int, int]) -> str:
+    """``[n]`` markers rewritten through ``renumber`` (numbers it does not know stay)."""
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text)
+
+
+def quote_window(sentence: str, a: int, b: int, max_words: int) -> tuple[int, int]:
+    """The part of ``sentence`` to quote around its answer span [a, b): whole when short, else
+    the clauses around the span, widened one clause at a time while within ``max_words``."""
+    if len(sentence.split()) <= max_words:
+        return 0, len(sentence)
+    cuts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(sentence)] + [len(sentence)]
+    lo = max(c for c in cuts if c <= a)
+    hi = min((c for c in cuts if c >= b), default=len(sentence))
+
+    def words(x: int, y: int) -> int:
+        return len(sentence[x:y].split())
+
+    while True:
+        before = [c for c in cuts if c < lo]
+        after = [c for c in cuts if c > hi]
+        grown = False
+        if after and words(lo, after[0]) <= max_words:
+            hi, grown = after[0], True
+        if before and words(before[-1], hi) <= max_words:
+            lo, grown = before[-1], True
+        if not grown:
+            break
+    if words(lo, hi) > max_words:  # one long clause: a word window centred on the span
+        toks = [(m.start(), m.end()) for m in re.finditer(r"\S+", sentence)]
+        first = next(i for i, t in enumerate(toks) if t[1] > a)
+        last = max(i for i, t in enumerate(toks) if t[0] < b)
+        extra = max(0, max_words - (last - first + 1))
+        i0 = max(0, first - extra // 2)
+        i1 = min(len(toks) - 1, i0 + max(max_words, last - first + 1) - 1)
+        lo, hi = toks[i0][0], toks[i1][1]
+    return lo, hi
+
+
+def first_paragraph(draft: str) -> str:
+    return draft.strip().split("\n\n")[0]
+
+
+def no_final_stop(text: str) -> str:
+    return re.sub(r"[.!;:]+$", "", text.strip())

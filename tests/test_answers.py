@@ -1,0 +1,84 @@
+"""Answer assembly (rag/answers.py): one numbering of citations for every kind of answer."""
+
+from __future__ import annotations
+
+from rag.answers import NOT_IN_ARTICLES, AnswerBuilder, CitationList, Evidence, merge_parts, quote_window
+from rag.evidence import Candidate
+from rag.types import Chunk, Passage
+from rag.verification import Verdict
+from tests.conftest import DEBT, MISSILES
+
+
+def _passage(text: str, source: str) -> Passage:
+    return Passage(Chunk("id-" + source, source, "Title " + source, text, 100, 100 + len(text)), 0.5)
+
+
+def _evidence(question: str, order: list[int]) -> Evidence:
+    passages = [_passage(DEBT, "debt.txt"), _passage(MISSILES, "missiles.txt")]
+    cands = [Candidate(pi, 0, len(passages[pi].chunk.text), passages[pi].chunk.text, p=0.9) for pi in order]
+    return Evidence(question, question, passages, cands)
+
+
+def test_citation_list_numbers_in_first_cited_order_and_merges_highlights() -> None:
+    a, b = _passage(DEBT, "a.txt"), _passage(MISSILES, "b.txt")
+    cites = CitationList()
+    assert cites.cite(b, (0, 5)).n == 1 and cites.cite(a).n == 2
+    again = cites.cite(b, (6, 9))
+    assert again.n == 1 and again.highlights == [(0, 5), (6, 9)] and len(cites.items) == 2
+    assert cites.cite(b, (0, 5)).highlights == [(0, 5), (6, 9)]  # a highlight is listed once
+
+
+def test_extractive_quote_cites_its_passage_with_the_sentence_highlighted() -> None:
+    builder = AnswerBuilder(short_answer_above=float("inf"), max_short_words=8, quote_words=16)
+    ans = builder.extractive(_evidence("How many missiles?", [1, 0]))
+    assert not ans.abstained and ans.citations[0].source == "missiles.txt" and ans.citations[0].n == 1
+    assert ans.citations[0].highlights == [(0, len(MISSILES))] and ans.text.endswith("[1]")
+
+
+def test_short_answer_leads_in_bold_and_lies_inside_its_quote() -> None:
+    ev = _evidence("How many Tomahawk missiles?", [1])
+    best = ev.candidates[0]
+    at = MISSILES.index("400")
+    best.span, best.span_text, best.reader_span = (at, at + 3), "400", 12.0
+    ans = AnswerBuilder(short_answer_above=5.0, max_short_words=8, quote_words=16).extractive(ev)
+    assert ans.short_answer == "400" and ans.text.startswith("**400** — ")
+    n, a, b = ans.short_span or (0, 0, 0)
+    assert ans.citations[n - 1].text[a:b] == "400" and "400" in ans.sentences[0].text
+
+
+def test_verified_sentences_cite_the_passage_that_supports_them() -> None:
+    ev = _evidence("How much U.S. debt does Japan hold?", [0, 1])
+    kept = Verdict("Japan holds over $1.3 trillion in U.S. Treasury securities", [2], supported_by=2, span=(0, 40))
+    dropped = Verdict("China holds more", [1], reason="names not in [1]: china")
+    ans = AnswerBuilder(float("inf"), 8, 16).verified(ev, "draft", [kept, dropped], [1, 0], [])
+    assert [c.source for c in ans.citations] == ["debt.txt"] and ans.sentences[0].citations == [1]
+    assert ans.sentences[0].kind == "generated" and any("china" in n for n in ans.notes)
+    assert not any("re-attributed" in n for n in ans.notes)  # it cited [2], the passage that supports it
+    nothing = AnswerBuilder(float("inf"), 8, 16).verified(ev, "draft", [dropped], [1, 0], [])
+    assert nothing.sentences[0].kind == "quoted" and nothing.draft == "draft"
+
+
+def test_parts_share_one_numbering_and_an_abstaining_part_says_so() -> None:
+    builder = AnswerBuilder(float("inf"), 8, 16)
+    first = builder.extractive(_evidence("How many missiles?", [1]))
+    second = builder.extractive(_evidence("How much debt?", [0]))
+    same = builder.extractive(_evidence("Which missiles?", [1]))
+    declined = builder.abstain(_evidence("Who is the minister?", [0]))
+    merged = merge_parts("all four?", [first, second, same, declined])
+    assert [c.source for c in merged.citations] == ["missiles.txt", "debt.txt"]
+    assert [s.citations for s in merged.sentences] == [[1], [2], [1]]
+    assert merged.parts is not None and merged.parts[3].text == NOT_IN_ARTICLES and not merged.abstained
+    assert merged.text.splitlines()[2].endswith("[1]")
+
+
+def test_quote_window_keeps_the_span_and_stays_short() -> None:
+    sentence = (
+        "After months of negotiation in several capitals, the two governments finally agreed, "
+        "according to officials who asked not to be named, on a tariff of 15 percent for most goods, "
+        "with exceptions for farm products and medicine."
+    )
+    a = sentence.index("15 percent")
+    lo, hi = quote_window(sentence, a, a + len("15 percent"), 16)
+    assert lo <= a and a + len("15 percent") <= hi
+    assert len(sentence[lo:hi].split()) <= 16
+    assert quote_window("Short sentence with 15 percent.", 20, 30, 16) == (0, 31)
