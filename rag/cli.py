@@ -72,7 +72,7 @@ def _guard(fn: Callable[[], T]) -> T:
     """Known failures become one clear line and a non-zero exit, never a traceback."""
     from rag.embedding import ModelLoadError
     from rag.index import IndexError_
-    from rag.pipeline import InvalidQuestion
+    from rag.questions import InvalidQuestion
 
     try:
         return fn()

@@ -15,10 +15,12 @@ import logging
 import math
 import threading
 import time
+from collections import abc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
 from rag.decompose import split_question
@@ -27,21 +29,20 @@ from rag.evidence import Grounder
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError
 from rag.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
+from rag.questions import InvalidQuestion, check_history, check_question
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings
 from rag.sync import Preparer, sync_index
-from rag.text import CONTROL_CHARS
 from rag.types import Answer, Passage
 from rag.verification import DraftWatch, Verifier
 
+if TYPE_CHECKING:
+    from rag.batching import Ticket
+
 log = logging.getLogger(__name__)
-
-
-class InvalidQuestion(ValueError):
-    """The question cannot be asked as given (empty, not text); the message says why."""
 
 
 @dataclass
@@ -245,27 +246,6 @@ class Pipeline:
             self.generator.load()
 
     # --- asking ----------------------------------------------------------------------------
-    def _check_question(self, question: object) -> str:
-        """The question as retrieval should see it, or ``InvalidQuestion`` saying what is wrong.
-
-        Control characters go (they are never part of what someone asks; format characters such
-        as the joiners inside emoji stay). An over-long question is refused rather than silently
-        cut: what was pasted is most likely not the question, and the user should decide."""
-        if not isinstance(question, str):
-            raise InvalidQuestion(f"the question must be text, not {type(question).__name__}")
-        question = " ".join(CONTROL_CHARS.sub(" ", question).split())
-        if not question:
-            raise InvalidQuestion("the question is empty")
-        if not any(ch.isalnum() for ch in question):
-            raise InvalidQuestion("the question has no words to search for")
-        limit = self.settings.max_question_chars
-        if len(question) > limit:
-            raise InvalidQuestion(
-                f"the question is {len(question):,} characters long; the limit is {limit:,} "
-                "(RAG_MAX_QUESTION_CHARS). Ask it in fewer words."
-            )
-        return question
-
     def retrieve(
         self,
         question: str,
@@ -326,8 +306,8 @@ class Pipeline:
         The final answer may differ from the draft (unsupported sentences dropped, or replaced by a
         quote); ``Answer.draft`` keeps the draft and ``Answer.notes`` says what changed and why."""
         t0 = time.perf_counter()
-        question = self._check_question(question)
-        history = _check_history(history)
+        question = check_question(question, self.settings.max_question_chars)
+        history = check_history(history)
         if top_k is not None and (not isinstance(top_k, int) or not 1 <= top_k <= 100):
             raise InvalidQuestion(f"top_k must be a whole number from 1 to 100, not {top_k!r}")
         if self.generator is not None:
@@ -359,28 +339,7 @@ class Pipeline:
                     "answered extractively: the reader found a short answer, which a draft cannot improve"
                 )
             else:
-                draft = ""
-                first_token: float | None = None
-                watch = self._watch(ev)
-                pieces = self.generator.stream(self._prompt(ev), ticket=ticket)
-                try:
-                    for piece in pieces:
-                        if first_token is None:
-                            first_token = time.perf_counter()
-                        draft += piece
-                        yield piece
-                        if "\n\n" in draft or watch.check(first_paragraph(draft)):
-                            break  # one paragraph is all we asked for / the rest would be dropped
-                finally:
-                    pieces.close()  # stops the model now, not at max_new_tokens
-                if first_token is not None:
-                    timings["first_token"] = first_token - t0
-                timings["draft"] = time.perf_counter() - t1
-                if watch.stopped:
-                    notes = [watch.reason] if watch.reason else []
-                    answer = self._verified(ev, draft, checkable=watch.complete_text, notes=notes)
-                else:
-                    answer = self._verified(ev, draft)
+                answer = yield from self._drafted(ev, ticket, timings, t0)
             answer.support = ev.support
             answer.best_sentence = ev.candidates[0].text if ev.candidates else ""
             answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
@@ -390,6 +349,35 @@ class Pipeline:
         finally:
             if ticket is not None:
                 ticket.release()
+
+    def _drafted(
+        self, ev: Evidence, ticket: Ticket | None, timings: dict[str, float], t0: float
+    ) -> abc.Generator[str, None, Answer]:
+        """Stream the model's draft (yielding its pieces), stopping as soon as the rest could only
+        be dropped, then return the verified answer. ``timings`` gains first_token and draft."""
+        assert self.generator is not None
+        t1 = time.perf_counter()
+        draft = ""
+        first_token: float | None = None
+        watch = self._watch(ev)
+        pieces = self.generator.stream(self._prompt(ev), ticket=ticket)
+        try:
+            for piece in pieces:
+                if first_token is None:
+                    first_token = time.perf_counter()
+                draft += piece
+                yield piece
+                if "\n\n" in draft or watch.check(first_paragraph(draft)):
+                    break  # one paragraph is all we asked for / the rest would be dropped
+        finally:
+            pieces.close()  # stops the model now, not at max_new_tokens
+        if first_token is not None:
+            timings["first_token"] = first_token - t0
+        timings["draft"] = time.perf_counter() - t1
+        if watch.stopped:
+            notes = [watch.reason] if watch.reason else []
+            return self._verified(ev, draft, checkable=watch.complete_text, notes=notes)
+        return self._verified(ev, draft)
 
     # --- multi-part questions ---------------------------------------------------------------
     def _parts(self, question: str) -> list[str]:
@@ -437,23 +425,3 @@ class Pipeline:
         to_check = first_paragraph(draft) if checkable is None else checkable
         verdicts = self.verifier.verify(to_check, ev.query, texts, focus, asked=ev.question)
         return self.answers.verified(ev, draft, verdicts, prompt_idx, notes or [])
-
-
-def _check_history(history: object) -> list[dict] | None:
-    """The conversation as ``[{"role": "user"|"assistant", "content": str}, ...]``, or a clear
-    ``InvalidQuestion``. Content given as a list of parts (as chat UIs send it) is joined."""
-    if history is None:
-        return None
-    if not isinstance(history, list):
-        raise InvalidQuestion(f"history must be a list of {{role, content}} turns, not {type(history).__name__}")
-    turns = []
-    for i, turn in enumerate(history):
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant", "system"):
-            raise InvalidQuestion(f"history turn {i} is not a {{role: user|assistant, content}} object")
-        content = turn.get("content", "")
-        if isinstance(content, list):
-            content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
-        if not isinstance(content, str):
-            content = str(content)
-        turns.append({"role": turn["role"], "content": CONTROL_CHARS.sub(" ", content)})
-    return turns or None

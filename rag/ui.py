@@ -23,7 +23,8 @@ from rag.articles import MAX_UPLOAD_BYTES, add_article
 from rag.embedding import ModelLoadError
 from rag.index import IndexError_
 from rag.loading import SUPPORTED_SUFFIXES, too_big
-from rag.pipeline import InvalidQuestion, Pipeline
+from rag.pipeline import Pipeline
+from rag.questions import InvalidQuestion
 from rag.types import Answer, Citation
 
 if TYPE_CHECKING:
