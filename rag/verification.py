@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
@@ -158,20 +159,12 @@ class Verifier:
         sentences = split_draft(draft)
         if not sentences or not passages:
             return [Verdict(s, c, reason="no passages") for s, c in sentences]
-        offsets = [sentence_spans(p) or [(0, len(p))] for p in passages]
-        spans = [[p[a:b] for a, b in group] for p, group in zip(passages, offsets, strict=True)]
-        flat = [s for group in spans for s in group]
-        flat_offsets = [o for group in offsets for o in group]
-        vecs = self.embedder.encode_memo([s for s, _ in sentences] + flat)
-        s_vecs, p_vecs = vecs[: len(sentences)], vecs[len(sentences) :]
-        owner = [i for i, group in enumerate(spans) for _ in group]
-        sims = s_vecs @ p_vecs.T  # (draft sentences, passage sentences)
+        ev = _PassageSentences.of(passages, focus)
+        vecs = self.embedder.encode_memo([s for s, _ in sentences] + ev.texts)
+        sims = vecs[: len(sentences)] @ vecs[len(sentences) :].T  # (draft sentences, passage sentences)
         q_terms = set(tokenize(question))
         asked = asked or question
         kind = answer_type(asked)
-        allowed = [
-            j for j, (o, off) in enumerate(zip(owner, flat_offsets, strict=True)) if focus is None or off in focus[o]
-        ]
         verdicts = []
         for si, (text, cited) in enumerate(sentences):
             verdict = Verdict(text, cited)
@@ -181,38 +174,65 @@ class Verifier:
                 verdict.reason = "restates the question"
             elif not has_answer_type(kind, text, asked):
                 verdict.reason = f"does not contain the {kind} asked for"
-            else:
+            else:  # the passages it cites first, then the others (a wrong number is re-attributed)
                 order = [n for n in cited if 1 <= n <= len(passages)]
-                order += [n for n in range(1, len(passages) + 1) if n not in order]
-                for n in order:
-                    passage = passages[n - 1]
-                    missing = unsupported_claims(text, passage)
-                    basis = [j for j in allowed if owner[j] == n - 1]
-                    if not basis:
-                        verdict.reason = verdict.reason or f"[{n}] holds none of the strongest evidence"
-                        continue
-                    best_j = max(basis, key=lambda j: sims[si, j])
-                    sim = float(sims[si, best_j])
-                    # Words must come from that sentence or its neighbours, not from anywhere.
-                    local = " ".join(
-                        flat[k] for k in (best_j - 1, best_j, best_j + 1) if 0 <= k < len(flat) and owner[k] == n - 1
-                    )
-                    have = set(tokenize(local))
-                    coverage = sum(t in have for t in terms) / max(1, len(terms))
-                    if missing:
-                        verdict.reason = f"[{n}] does not contain {', '.join(sorted(missing)[:3])}"
-                    elif coverage < self.min_coverage:
-                        verdict.reason = f"[{n}] covers only {coverage:.0%} of its words"
-                    elif sim < self.min_similarity:
-                        verdict.reason = f"[{n}] says something else (similarity {sim:.2f})"
-                    elif not any(t in have for t in novel):
-                        verdict.reason = "adds nothing from the passage"
-                    else:
+                for n in order + [n for n in range(1, len(passages) + 1) if n not in order]:
+                    reason, sim, j = self._check(text, terms, novel, passages[n - 1], n, ev, sims[si])
+                    if not reason:
                         verdict.supported_by, verdict.similarity, verdict.reason = n, sim, ""
-                        verdict.span = flat_offsets[best_j]
+                        verdict.span = ev.offsets[j]
                         break
+                    if not verdict.reason or not reason.endswith("holds none of the strongest evidence"):
+                        verdict.reason = reason
             verdicts.append(verdict)
         return verdicts
+
+    def _check(
+        self, text: str, terms: list[str], novel: list[str], passage: str, n: int, ev: _PassageSentences, sims: Any
+    ) -> tuple[str, float, int]:
+        """Why passage ``n`` does not support the sentence ("" when it does), with the cosine to
+        and the index of its closest allowed sentence."""
+        basis = [j for j in ev.allowed if ev.owner[j] == n - 1]
+        if not basis:
+            return f"[{n}] holds none of the strongest evidence", 0.0, -1
+        best = max(basis, key=lambda j: sims[j])
+        sim = float(sims[best])
+        # Words must come from that sentence or its neighbours, not from anywhere.
+        near = (k for k in (best - 1, best, best + 1) if 0 <= k < len(ev.texts) and ev.owner[k] == n - 1)
+        have = set(tokenize(" ".join(ev.texts[k] for k in near)))
+        coverage = sum(t in have for t in terms) / max(1, len(terms))
+        missing = unsupported_claims(text, passage)
+        if missing:
+            return f"[{n}] does not contain {', '.join(sorted(missing)[:3])}", sim, best
+        if coverage < self.min_coverage:
+            return f"[{n}] covers only {coverage:.0%} of its words", sim, best
+        if sim < self.min_similarity:
+            return f"[{n}] says something else (similarity {sim:.2f})", sim, best
+        if not any(t in have for t in novel):
+            return "adds nothing from the passage", sim, best
+        return "", sim, best
+
+
+@dataclass
+class _PassageSentences:
+    """Every sentence of the prompt's passages, flattened: its text, span, passage, and whether
+    it is among the strongest evidence a draft sentence may rest on."""
+
+    texts: list[str]
+    offsets: list[tuple[int, int]]
+    owner: list[int]
+    allowed: list[int]
+
+    @classmethod
+    def of(cls, passages: list[str], focus: list[list[tuple[int, int]]] | None) -> _PassageSentences:
+        texts, offsets, owner = [], [], []
+        for i, p in enumerate(passages):
+            for a, b in sentence_spans(p) or [(0, len(p))]:
+                texts.append(p[a:b])
+                offsets.append((a, b))
+                owner.append(i)
+        allowed = [j for j, (o, off) in enumerate(zip(owner, offsets, strict=True)) if focus is None or off in focus[o]]
+        return cls(texts, offsets, owner, allowed)
 
 
 class DraftWatch:
