@@ -237,8 +237,12 @@ def eval_cmd(
     if verbose:
         for r in run.rows:
             typer.echo(json.dumps(r))
-    s = run.summary
-    typer.echo(json.dumps(s))
+    typer.echo(json.dumps(run.summary))
+    _print_figures(run.summary)
+
+
+def _print_figures(s: dict) -> None:
+    """The eval README's figures, one per line, as people read them."""
     rows = [
         ("questions", s["n"], ""),
         ("accuracy", s["accuracy"], "%"),

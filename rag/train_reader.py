@@ -265,42 +265,7 @@ def train(
     )
     model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-    rng = random.Random(seed)
-    steps_per_epoch = math.ceil(len(feats) / batch_size)
-    total = int(steps_per_epoch * epochs)
-    warm = max(1, int(0.06 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm)))
-    )
-    model.train()
-    step, losses, t1 = 0, [], time.time()
-    while step < total:
-        for batch in batches(feats, batch_size, rng):
-            if step >= total:
-                break
-            inputs, starts, ends = collate(batch, tokenizer.pad_token_id)
-            outp = model(**inputs, start_positions=starts, end_positions=ends)
-            outp.loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            losses.append(float(outp.loss.detach()))
-            step += 1
-            if step % 50 == 0:
-                rate = step / (time.time() - t1)
-                log.warning(
-                    "step %d/%d loss %.3f (%.2f steps/s, %.0f min left)",
-                    step,
-                    total,
-                    np.mean(losses[-50:]),
-                    rate,
-                    (total - step) / rate / 60,
-                )
+    losses = fit(model, feats, tokenizer.pad_token_id, epochs, lr, batch_size, seed)
     save(
         model,
         tokenizer,
@@ -321,6 +286,46 @@ def train(
         },
     )
     return {"examples": len(feats), "loss": float(np.mean(losses[-100:]))}
+
+
+def fit(
+    model: Any, feats: list[dict], pad_id: int, epochs: float, lr: float, batch_size: int, seed: int
+) -> list[float]:
+    """AdamW with linear warm-up (6% of steps) and decay, gradients clipped at 1; the losses per step."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    rng = random.Random(seed)
+    total = int(math.ceil(len(feats) / batch_size) * epochs)
+    warm = max(1, int(0.06 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / (total - warm)))
+    )
+    model.train()
+    step, losses, t1 = 0, [], time.time()
+    while step < total:
+        for batch in batches(feats, batch_size, rng):
+            if step >= total:
+                break
+            inputs, starts, ends = collate(batch, pad_id)
+            outp = model(**inputs, start_positions=starts, end_positions=ends)
+            outp.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            losses.append(float(outp.loss.detach()))
+            step += 1
+            if step % 50 == 0:
+                rate = step / (time.time() - t1)
+                left = (total - step) / rate / 60
+                log.warning(
+                    "step %d/%d loss %.3f (%.2f steps/s, %.0f min left)", step, total, np.mean(losses[-50:]), rate, left
+                )
+    return losses
 
 
 def save(model: Any, tokenizer: Any, out: Path, info: dict) -> None:
