@@ -166,6 +166,13 @@ class IndexStore:
             return None
         return load_generation(gen)
 
+    def load_or_previous(self) -> Index | None:
+        """The live generation, or the newest one before it when the live one is broken."""
+        try:
+            return self.load()
+        except CorruptIndex:
+            return self.load_previous(None)
+
     def load_previous(self, broken: Path | None) -> Index | None:
         """The newest generation other than ``broken`` that loads: the fallback each commit keeps,
         so a damaged live generation costs an incremental update, not a rebuild."""

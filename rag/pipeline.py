@@ -27,7 +27,7 @@ from rag.decompose import split_question
 from rag.embedding import Embedder, ModelLoadError
 from rag.evidence import Grounder
 from rag.generation import Generator, ModelSource, resolve_generator
-from rag.index import BuildReport, CorruptIndex, Index, IndexStore, IndexWriteError
+from rag.index import BuildReport, Index, IndexStore, IndexWriteError
 from rag.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
 from rag.questions import InvalidQuestion, check_history, check_question
 from rag.reader import Reader
@@ -35,7 +35,7 @@ from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings
-from rag.sync import Preparer, sync_index
+from rag.sync import preparer_for, sync_index
 from rag.types import Answer, Passage
 from rag.verification import DraftWatch, Verifier
 
@@ -67,6 +67,8 @@ class Pipeline:
         self.settings = Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
         self._lock = threading.RLock()
         self._index: Index | None = None
+        self._retriever: Retriever | None = None
+        self._grounder: Grounder | None = None
         self.last_build: BuildReport | None = None
         if self.settings.draft_policy not in ("auto", "never", "no-short-answer", "always"):
             raise ModelLoadError(
@@ -117,54 +119,37 @@ class Pipeline:
                     show_progress=show_progress,
                     max_file_bytes=self.settings.max_file_mb * 2**20,
                     existing=self._index,
-                    preparer=self._ray_preparer(show_progress),
+                    preparer=preparer_for(self.settings, self.embedder, show_progress),
                 )
             except IndexWriteError as e:
-                fallback = self._index or self._load_existing()
+                fallback = self._index or self.store.load_or_previous()
                 if strict or fallback is None:
                     raise
                 log.warning("%s; answering from the index as it is", e)
                 index, report = fallback, BuildReport(write_error=str(e))
-            if index is not self._index:
-                self._index = index
-                self.__dict__.pop("retriever", None)
-                self.__dict__.pop("grounder", None)
+            self._index = index
             self.last_build = report
             return report
 
-    def _ray_preparer(self, show_progress: bool) -> Preparer | None:
-        """Loading, chunking and embedding on Ray when ``ray_address`` is set; else in process."""
-        address = self.settings.ray_address
-        if not address:
-            return None
-        from rag.ray_indexing import RayPreparer
-
-        st = self.settings
-        return RayPreparer(
-            self.embedder,
-            st.chunk_size,
-            st.chunk_overlap,
-            st.max_file_mb * 2**20,
-            address=address,
-            workers=st.ray_workers,
-            show_progress=show_progress,
-        )
-
-    def _load_existing(self) -> Index | None:
-        try:
-            return self.store.load()
-        except CorruptIndex:
-            return self.store.load_previous(None)
-
-    @cached_property
+    @property
     def retriever(self) -> Retriever:
-        s = self.settings
-        return Retriever(self.index, self.embedder, s.retrieval, s.candidates, s.rrf_k, s.bm25_weight)
+        """Built for the live index; rebuilt when a sync swaps it (its BM25 statistics change)."""
+        with self._lock:
+            index = self.index
+            if self._retriever is None or self._retriever.index is not index:
+                s = self.settings
+                self._retriever = Retriever(index, self.embedder, s.retrieval, s.candidates, s.rrf_k, s.bm25_weight)
+                bm25 = self._retriever.bm25
+                self._grounder = Grounder(self.embedder, bm25.idf, bm25.n)
+            return self._retriever
 
-    @cached_property
+    @property
     def grounder(self) -> Grounder:
-        bm25 = self.retriever.bm25
-        return Grounder(self.embedder, bm25.idf, bm25.n)
+        """Sentence candidates weighted by the live index's term statistics."""
+        with self._lock:
+            _ = self.retriever
+            assert self._grounder is not None
+            return self._grounder
 
     @cached_property
     def reader(self) -> Reader | None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from rag.loading import (
     read_file,
 )
 from rag.types import Chunk
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -344,3 +347,21 @@ def sync_index(
         report.wrote = True
         report.seconds = time.perf_counter() - t0
         return index, report
+
+
+def preparer_for(settings: Settings, embedder: Embedder, show_progress: bool = False) -> Preparer | None:
+    """Loading, chunking and embedding on Ray when ``ray_address`` is set; None (in this
+    process) otherwise. Ray is imported only then."""
+    if not settings.ray_address:
+        return None
+    from rag.ray_indexing import RayPreparer
+
+    return RayPreparer(
+        embedder,
+        settings.chunk_size,
+        settings.chunk_overlap,
+        settings.max_file_mb * 2**20,
+        address=settings.ray_address,
+        workers=settings.ray_workers,
+        show_progress=show_progress,
+    )
