@@ -93,6 +93,11 @@ def _novel_names(sentence: str, question: str) -> list[str]:
     return names
 
 
+def _numbers(text: str) -> set[str]:
+    """The figures in ``text``, without the punctuation that may follow them ("2026." is 2026)."""
+    return {n.rstrip(".,") for n in re.findall(r"\d[\d,.]*", text)}
+
+
 def has_answer_type(kind: str | None, sentence: str, question: str) -> bool:
     """Does ``sentence`` contain the kind of thing the question asks for (beyond the question's own words)?"""
     if kind is None:
@@ -117,10 +122,8 @@ def has_answer_type(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "money":
         return bool(HAS_MONEY.search(sentence))
     if kind == "number":
-        q_nums = set(re.findall(r"\d[\d,.]*", question))
-        return bool(set(re.findall(r"\d[\d,.]*", sentence)) - q_nums) or bool(
-            re.search(rf"\b({NUMBER_WORDS})\b", sentence, re.IGNORECASE)
-        )
+        q_nums = _numbers(question)
+        return bool(_numbers(sentence) - q_nums) or bool(re.search(rf"\b({NUMBER_WORDS})\b", sentence, re.IGNORECASE))
     if kind == "person":
         # "Who is <role>?" needs a sentence naming that role, not a neighbouring one.
         m = _WHO_IS.match(question)
