@@ -46,33 +46,34 @@ def free_port() -> int:
 
 
 def start_server(
-    work: Path, generator: str = "none", extra_env: dict | None = None, timeout: float = 300
+    work: Path, generator: str | None = "none", extra_env: dict | None = None, timeout: float = 300
 ) -> tuple[subprocess.Popen, str, Path]:
-    """``python app.py`` over a private copy of the articles; returns (process, url, log file)."""
+    """``python app.py`` over a private copy of the articles; returns (process, url, log file).
+    ``generator=None`` starts it as the README does (no flag, default draft policy); a generator
+    named here is meant to draft (the packaged one does not by default)."""
     docs = work / "docs"
     if not docs.exists():
         shutil.copytree(ROOT / "seeds", docs)
     port = free_port()
     log_path = work / f"server-{port}.log"
     log = open(log_path, "w")
+    cmd = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "--port",
+        str(port),
+        "--docs",
+        str(docs),
+        "--index",
+        str(work / "index"),
+    ]
+    drafts = generator not in (None, "none")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "app.py"),
-            "--port",
-            str(port),
-            "--docs",
-            str(docs),
-            "--index",
-            str(work / "index"),
-            "--generator",
-            generator,
-        ],
+        cmd + (["--generator", generator] if generator is not None else []),
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=work,
-        # a generator named here is meant to draft (the packaged one does not by default)
-        env={**os.environ, **({"RAG_DRAFT_POLICY": "always"} if generator != "none" else {}), **(extra_env or {})},
+        env={**os.environ, **({"RAG_DRAFT_POLICY": "always"} if drafts else {}), **(extra_env or {})},
     )
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from benchmarks.load import start_server
+from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
 
@@ -31,62 +29,20 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     """``python app.py`` on a free port, over a private copy of the articles, index missing."""
     work = tmp_path_factory.mktemp("app")
-    docs = work / "docs"
-    docs.mkdir()
-    for f in SEEDS.glob("*.txt"):
-        shutil.copy(f, docs / f.name)
-    port = _free_port()
-    log = open(work / "server.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "app.py"),
-            "--port",
-            str(port),
-            "--docs",
-            str(docs),
-            "--index",
-            str(work / "index"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=work,
-        env={**os.environ},
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if "ready:" in (work / "server.log").read_text(errors="replace"):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                pass
-        if proc.poll() is not None:
-            pytest.fail("server exited:\n" + (work / "server.log").read_text())
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("server did not get ready:\n" + (work / "server.log").read_text())
-    yield {"url": url, "docs": docs, "work": work, "port": port}
+    proc, url, log_path = start_server(work, generator=None, timeout=240)
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    yield {"url": url, "docs": work / "docs", "work": work, "port": port, "log": log_path}
     proc.terminate()
     proc.wait(timeout=30)
-    log.close()
     assert not (work / "index" / "serve.json").exists(), "a stopped server must withdraw its announcement"
 
 
 def test_listens_on_loopback_only(server: dict) -> None:
-    out = (server["work"] / "server.log").read_text()
+    out = server["log"].read_text()
     assert f"ready: http://127.0.0.1:{server['port']}" in out and "Traceback" not in out
     assert "5 added" in out  # the index was missing and got built at startup
 
