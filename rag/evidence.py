@@ -72,6 +72,7 @@ class Candidate:
     span_text: str = ""
     reader_span: float = 0.0
     reader_null: float = 0.0
+    ranker: float = 0.0  # the sentence ranker's logit (rag.ranker)
     p: float | None = None  # calibrated probability that this sentence answers the question
 
 

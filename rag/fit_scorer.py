@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.scoring import FEATURES, SCORER_FILE, Scorer, candidate_features, fit, read_candidates
+from rag.scoring import FEATURES, SCORER_FILE, Scorer, candidate_features, fit, rank_candidates, read_candidates
 from rag.settings import default_cache_dir
 from rag.squad_eval import Case, contains_gold, make_cases, open_pipeline
 from rag.train_reader import DEFAULT_SQUAD
@@ -46,6 +46,8 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
         cands = pipe.grounder.candidates(q, passages, asked=q)
         if cands:
             read_candidates(reader, q, cands, passages)
+            if pipe.ranker is not None:
+                rank_candidates(pipe.ranker, q, cands)
         x = candidate_features(cands, passages, q)
         y = np.array([case.answerable and contains_gold(c.text, case.q.answers) for c in cands], dtype=bool)
         span_hit = np.array([case.answerable and contains_gold(c.span_text, case.q.answers) for c in cands], dtype=bool)
@@ -117,6 +119,10 @@ def choose_thresholds(
     }
 
 
+def pipe_has_ranker(name: str) -> bool:
+    return name.lower() not in ("none", "off", "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
@@ -129,16 +135,19 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=SCORER_FILE)
     ap.add_argument("--reuse", action="store_true", help="reuse the rows gathered by the last run (refits in seconds)")
     ap.add_argument("--reader", default="packaged", help="the reader whose outputs are fused (a folder, or packaged)")
+    ap.add_argument(
+        "--ranker", default="packaged", help="the sentence ranker whose logits are fused (a folder, packaged or none)"
+    )
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    tag = "" if a.reader == "packaged" else "-" + Path(a.reader).name
-    cache = a.work / f"scorer-rows-n{a.n}{tag}.json"
+    tag = "".join("-" + Path(name).name for name in (a.reader, a.ranker) if name not in ("packaged", "none"))
+    cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
         fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
         max_short_words = saved["max_short_words"]
     else:
-        pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader)
+        pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader, ranker=a.ranker)
         fusion = gather_rows(pipe, make_cases(a.squad, "fusion", a.n))
         calib = gather_rows(pipe, make_cases(a.squad, "calibration", a.n))
         max_short_words = pipe.settings.max_short_words
@@ -147,7 +156,7 @@ def main() -> None:
         )
     x = np.concatenate([r["x"] for r in fusion if len(r["x"])])
     y = np.concatenate([r["y"] for r in fusion if len(r["x"])])
-    drop = {f for f in a.without.split(",") if f}
+    drop = {f for f in a.without.split(",") if f} | (set() if pipe_has_ranker(a.ranker) else {"ranker"})
     scorer = fit(x, y, a.c, [f for f in FEATURES if f not in drop])
     chosen = choose_thresholds(scorer, calib, a.max_false_refusals, a.short_precision, max_short_words)
     scorer.refuse_below, scorer.short_above = chosen["refuse_below"], chosen["short_above"]

@@ -30,6 +30,7 @@ from rag.generation import Generator, ModelSource, resolve_generator
 from rag.index import BuildReport, Index, IndexStore, IndexWriteError
 from rag.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
 from rag.questions import InvalidQuestion, check_history, check_question
+from rag.ranker import Ranker
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
@@ -53,6 +54,7 @@ class Components:
 
     embedder: Embedder | None = None
     reader: Reader | None = None
+    ranker: Ranker | None = None
     scorer: Scorer | None = None
     generator: Generator | None = None
 
@@ -161,11 +163,24 @@ class Pipeline:
         )
 
     @cached_property
+    def ranker(self) -> Ranker | None:
+        name = self.settings.ranker
+        if self.reader is None or name.lower() in ("none", "off", ""):
+            return None
+        return Ranker(name, backend=self.settings.ranker_backend, cache_dir=self.settings.cache_dir)
+
+    @cached_property
     def scorer(self) -> Scorer | None:
         if self.reader is None:
             return None
         name = self.settings.answer_scorer
-        return Scorer.load() if name in ("packaged", "default", "") else Scorer.load(Path(name))
+        scorer = Scorer.load() if name in ("packaged", "default", "") else Scorer.load(Path(name))
+        if scorer.uses_ranker and self.ranker is None:
+            raise ModelLoadError(
+                "the answer scorer fuses a sentence ranker but RAG_RANKER is none: set RAG_RANKER to the ranker "
+                "folder it was fitted with, or RAG_ANSWER_SCORER to a scorer fitted without one"
+            )
+        return scorer
 
     @property
     def refuse_below(self) -> float:
@@ -223,6 +238,8 @@ class Pipeline:
         self.embedder.encode_query("warm up")
         if self.reader is not None:
             self.reader.read("warm up?", ["Warm up."], [[(0, 8)]])
+            if self.scorer is not None and self.ranker is not None and self.scorer.uses_ranker:
+                self.ranker.score("warm up?", ["Warm up."])
             if self.scorer is not None and self.scorer.uses_types:
                 from rag.answer_types import nlp
 
@@ -257,7 +274,7 @@ class Pipeline:
             passages = self.retriever.retrieve(q, top_k or self.settings.top_k, exclude=exclude)
             cands = self.grounder.candidates(q, passages, asked=question)
             if self.reader is not None and self.scorer is not None:
-                cands = score_candidates(self.reader, self.scorer, q, cands, passages)
+                cands = score_candidates(self.reader, self.scorer, q, cands, passages, self.ranker)
             ev = Evidence(question, q, passages, cands)
             if best is None or ev.support > best.support:
                 best = ev

@@ -25,6 +25,7 @@ import numpy as np
 from rag.settings import PACKAGE_DIR
 
 if TYPE_CHECKING:
+    from rag.ranker import Ranker
     from rag.reader import Reader
 
 SCORER_FILE = PACKAGE_DIR / "data" / "answer_scorer.json"
@@ -42,6 +43,7 @@ FEATURES = (
     "span_words",  # length of the span, words
     "type_match",  # spaCy: the span holds an entity of the kind the question asks for (0.5: kind unknown)
     "count_match",  # spaCy: for "how many X", the span's number counts X (0.5: not such a question)
+    "ranker",  # the sentence ranker's logit: question and sentence read together (rag.ranker)
 )
 TYPE_FEATURES = ("type_match", "count_match")
 
@@ -62,6 +64,10 @@ class Scorer:
     @property
     def uses_types(self) -> bool:
         return any(f in TYPE_FEATURES for f in self.features)
+
+    @property
+    def uses_ranker(self) -> bool:
+        return "ranker" in self.features
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """``x``: rows of all FEATURES; the scorer takes its own columns."""
@@ -151,6 +157,7 @@ def candidate_features(cands: list, passages: list, question: str | None = None)
                 float(is_heading(c.text)),
                 float(span_words(c.span_text)),
                 *types[i],
+                c.ranker,
             ]
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
@@ -171,11 +178,23 @@ def read_candidates(reader: Reader, question: str, cands: list, passages: list) 
             c.reader_span, c.reader_null = sp.score, sp.null
 
 
-def score_candidates(reader: Reader, scorer: Scorer, question: str, cands: list, passages: list) -> list:
+def rank_candidates(ranker: Ranker, question: str, cands: list) -> None:
+    """Fill each candidate's ranker logit."""
+    for c, s in zip(cands, ranker.score(question, [c.text for c in cands]), strict=True):
+        c.ranker = float(s)
+
+
+def score_candidates(
+    reader: Reader, scorer: Scorer, question: str, cands: list, passages: list, ranker: Ranker | None = None
+) -> list:
     """The candidates with ``p`` set, most probable first."""
     if not cands:
         return cands
     read_candidates(reader, question, cands, passages)
+    if scorer.uses_ranker:
+        if ranker is None:
+            raise ValueError("this answer scorer fuses the sentence ranker, which is off")
+        rank_candidates(ranker, question, cands)
     from rag.evidence import is_heading
 
     probs = scorer.probability(candidate_features(cands, passages, question if scorer.uses_types else None))

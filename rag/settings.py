@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     # "packaged", a folder holding a transformers QA model, or "none" (support score only).
     reader: str = "packaged"
     reader_backend: str = "onnx"  # or "torch"; onnx: the same weights, exported once and cached (float32)
+    # The sentence ranker (a cross-encoder, see rag/ranker.py): "none" (default: measured, not
+    # shipped; README "Models trained here") or a folder holding a one-logit transformers sequence
+    # classifier (``python -m rag.train_ranker`` makes one), used with an answer scorer fitted on it.
+    ranker: str = "none"
+    ranker_backend: str = "onnx"  # or "torch"
     answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.fit_scorer
     # Decline when the best sentence's calibrated answer probability is below this; None = the
     # threshold chosen on the SQuAD calibration titles (rag/data/answer_scorer.json).
