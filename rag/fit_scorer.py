@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.scoring import FEATURES, SCORER_FILE, Scorer, candidate_features, fit, rank_candidates, read_candidates
-from rag.settings import default_cache_dir
+from rag.settings import default_cache_dir, switched_off
 from rag.squad_eval import Case, contains_gold, make_cases, open_pipeline
 from rag.train_reader import DEFAULT_SQUAD
 
@@ -119,10 +119,6 @@ def choose_thresholds(
     }
 
 
-def pipe_has_ranker(name: str) -> bool:
-    return name.lower() not in ("none", "off", "")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
@@ -135,12 +131,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=SCORER_FILE)
     ap.add_argument("--reuse", action="store_true", help="reuse the rows gathered by the last run (refits in seconds)")
     ap.add_argument("--reader", default="packaged", help="the reader whose outputs are fused (a folder, or packaged)")
-    ap.add_argument(
-        "--ranker", default="packaged", help="the sentence ranker whose logits are fused (a folder, packaged or none)"
-    )
+    ap.add_argument("--ranker", default="none", help="a sentence ranker folder whose logits are fused (default: none)")
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    tag = "".join("-" + Path(name).name for name in (a.reader, a.ranker) if name not in ("packaged", "none"))
+    tag = "".join(
+        "-" + Path(name).name for name in (a.reader, a.ranker) if name != "packaged" and not switched_off(name)
+    )
     cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
@@ -156,7 +152,7 @@ def main() -> None:
         )
     x = np.concatenate([r["x"] for r in fusion if len(r["x"])])
     y = np.concatenate([r["y"] for r in fusion if len(r["x"])])
-    drop = {f for f in a.without.split(",") if f} | (set() if pipe_has_ranker(a.ranker) else {"ranker"})
+    drop = {f for f in a.without.split(",") if f} | ({"ranker"} if switched_off(a.ranker) else set())
     scorer = fit(x, y, a.c, [f for f in FEATURES if f not in drop])
     chosen = choose_thresholds(scorer, calib, a.max_false_refusals, a.short_precision, max_short_words)
     scorer.refuse_below, scorer.short_above = chosen["refuse_below"], chosen["short_above"]

@@ -35,7 +35,7 @@ from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.scoring import Scorer, score_candidates
-from rag.settings import Settings
+from rag.settings import Settings, switched_off
 from rag.sync import preparer_for, sync_index
 from rag.types import Answer, Passage
 from rag.verification import DraftWatch, Verifier
@@ -158,14 +158,14 @@ class Pipeline:
         name = self.settings.reader
         return (
             None
-            if name.lower() in ("none", "off", "")
+            if switched_off(name)
             else Reader(name, backend=self.settings.reader_backend, cache_dir=self.settings.cache_dir)
         )
 
     @cached_property
     def ranker(self) -> Ranker | None:
         name = self.settings.ranker
-        if self.reader is None or name.lower() in ("none", "off", ""):
+        if self.reader is None or switched_off(name):
             return None
         return Ranker(name, backend=self.settings.ranker_backend, cache_dir=self.settings.cache_dir)
 

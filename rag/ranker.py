@@ -13,7 +13,6 @@ which is then the packaged MiniLM's own (the trainer keeps it frozen).
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -21,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
+from rag.embedding import ModelLoadError
+from rag.reader import MAX_QUESTION_TOKENS, load_frozen_table_model, onnx_pair_model, run_pairs
 
-WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
 MAX_LENGTH = 128
-MAX_QUESTION_TOKENS = 48
 
 
 def resolve_ranker(name: str) -> Path:
@@ -38,30 +36,7 @@ def resolve_ranker(name: str) -> Path:
 
 
 def load_ranker_model(path: Path) -> Any:
-    """A one-logit sequence classifier from ``path``; a missing word-embedding table is taken from
-    the packaged MiniLM (the ranker is trained with it frozen, so it is the same tensor)."""
-    import torch
-    from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForSequenceClassification
-
-    config = AutoConfig.from_pretrained(str(path))
-    with MODEL_LOAD_LOCK:
-        model = AutoModelForSequenceClassification.from_config(config)
-    state = load_file(str(path / "model.safetensors"))
-    if WORD_EMBEDDINGS not in state:
-        base, _ = resolve_embedder("packaged")
-        base_state = load_file(str(Path(base) / "model.safetensors"))
-        key = next(k for k in base_state if k.endswith("embeddings.word_embeddings.weight"))
-        state[WORD_EMBEDDINGS] = base_state[key]
-    state = {k: v.to(torch.float32) for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.endswith("position_ids")]
-    if missing or unexpected:
-        raise ModelLoadError(
-            f"ranker weights in {path} do not fit its config: missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
-    model.eval()
-    return model
+    return load_frozen_table_model(path, "AutoModelForSequenceClassification", "ranker")
 
 
 def _export(path: Path) -> Any:
@@ -101,24 +76,9 @@ class Ranker:
 
     @cached_property
     def onnx(self) -> tuple[Any, Any, Any]:
-        from tokenizers import Tokenizer
-
-        from rag.onnx_models import OnnxExportError, cached_export, session
-
-        try:
-            exported = cached_export(self.path, "ranker", self.cache_dir, _export(self.path))
-            sess = session(exported.graph("float32"), threads=min(2, os.cpu_count() or 1))
-        except OnnxExportError as e:
-            raise ModelLoadError(str(e)) from e
-        except Exception as e:
-            raise ModelLoadError(f"cannot load ranker {self.name!r} on ONNX Runtime: {e}") from e
-        plain = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
-        plain.no_truncation()
-        plain.no_padding()
-        pairs = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
-        pairs.enable_truncation(MAX_LENGTH, strategy="only_second")
-        pairs.enable_padding(pad_id=exported.meta["pad_id"])
-        return sess, pairs, plain
+        return onnx_pair_model(
+            self.path, "ranker", self.cache_dir, _export(self.path), MAX_LENGTH, f"ranker {self.name!r}"
+        )
 
     @cached_property
     def model(self) -> tuple[Any, Any]:
@@ -146,17 +106,7 @@ class Ranker:
 
     def _score(self, question: str, sentences: list[str]) -> np.ndarray:
         if self.backend == "onnx":
-            from rag.onnx_models import feed
-
-            sess, pairs, plain = self.onnx
-            ids = plain.encode(question, add_special_tokens=False).ids
-            if len(ids) > MAX_QUESTION_TOKENS:
-                question = plain.decode(ids[:MAX_QUESTION_TOKENS])
-            enc = pairs.encode_batch([(question, s) for s in sentences])
-            arr = {
-                k: np.array([getattr(e, k) for e in enc], dtype=np.int64) for k in ("ids", "attention_mask", "type_ids")
-            }
-            (logits,) = sess.run(None, feed(sess, arr["ids"], arr["attention_mask"], arr["type_ids"]))
+            (logits,), _ = run_pairs(self.onnx, question, sentences)
             return np.asarray(logits, dtype=np.float32)[:, 0]
         import torch
 

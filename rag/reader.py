@@ -61,16 +61,17 @@ def resolve_reader(name: str) -> Path:
     return path
 
 
-def load_qa_model(path: Path) -> Any:
-    """A BERT-style QA model from ``path``; a missing word-embedding table is taken from the
-    packaged MiniLM (the reader is trained with it frozen, so it is the same tensor)."""
+def load_frozen_table_model(path: Path, auto_class: str, what: str) -> Any:
+    """A BERT-style model with a task head from ``path`` (``auto_class``: the transformers Auto
+    class); a missing word-embedding table is taken from the packaged MiniLM (the reader and the
+    ranker are trained with it frozen, so it is the same tensor)."""
     import torch
+    import transformers
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModelForQuestionAnswering
 
-    config = AutoConfig.from_pretrained(str(path))
+    config = transformers.AutoConfig.from_pretrained(str(path))
     with MODEL_LOAD_LOCK:
-        model = AutoModelForQuestionAnswering.from_config(config)
+        model = getattr(transformers, auto_class).from_config(config)
     state = load_file(str(path / "model.safetensors"))
     if WORD_EMBEDDINGS not in state:
         base, _ = resolve_embedder("packaged")
@@ -82,10 +83,53 @@ def load_qa_model(path: Path) -> Any:
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:
         raise ModelLoadError(
-            f"reader weights in {path} do not fit its config: missing {missing[:3]}, unexpected {unexpected[:3]}"
+            f"{what} weights in {path} do not fit its config: missing {missing[:3]}, unexpected {unexpected[:3]}"
         )
     model.eval()
     return model
+
+
+def load_qa_model(path: Path) -> Any:
+    return load_frozen_table_model(path, "AutoModelForQuestionAnswering", "reader")
+
+
+def onnx_pair_model(
+    path: Path, kind: str, cache_dir: Path, export: Callable[[Path], dict], max_length: int, what: str
+) -> tuple[Any, Any, Any]:
+    """(session, pair tokenizer, plain tokenizer) of the cached float32 ONNX export of a model
+    that reads (question, text) pairs."""
+    from tokenizers import Tokenizer
+
+    from rag.onnx_models import OnnxExportError, cached_export, session
+
+    try:
+        exported = cached_export(path, kind, cache_dir, export)
+        sess = session(exported.graph("float32"), threads=min(2, os.cpu_count() or 1))
+    except OnnxExportError as e:
+        raise ModelLoadError(str(e)) from e
+    except Exception as e:
+        raise ModelLoadError(f"cannot load {what} on ONNX Runtime: {e}") from e
+    plain = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
+    plain.no_truncation()
+    plain.no_padding()
+    pairs = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
+    pairs.enable_truncation(max_length, strategy="only_second")
+    pairs.enable_padding(pad_id=exported.meta["pad_id"])
+    return sess, pairs, plain
+
+
+def run_pairs(model: tuple[Any, Any, Any], question: str, texts: list[str]) -> tuple[list, list]:
+    """The ONNX outputs for (question, text) pairs, and the encodings (token offsets). A question
+    longer than MAX_QUESTION_TOKENS is cut: a pasted essay must still leave room for the text."""
+    from rag.onnx_models import feed
+
+    sess, pairs, plain = model
+    ids = plain.encode(question, add_special_tokens=False).ids
+    if len(ids) > MAX_QUESTION_TOKENS:
+        question = plain.decode(ids[:MAX_QUESTION_TOKENS])
+    enc = pairs.encode_batch([(question, t) for t in texts])
+    arr = {k: np.array([getattr(e, k) for e in enc], dtype=np.int64) for k in ("ids", "attention_mask", "type_ids")}
+    return sess.run(None, feed(sess, arr["ids"], arr["attention_mask"], arr["type_ids"])), enc
 
 
 def export_reader(path: Path) -> Callable[[Path], dict]:
@@ -134,35 +178,12 @@ class Reader:
     @cached_property
     def onnx(self) -> tuple[Any, Any, Any]:
         """(session, pair tokenizer, plain tokenizer) of the cached ONNX export."""
-        from tokenizers import Tokenizer
-
-        from rag.onnx_models import OnnxExportError, cached_export, session
-
-        try:
-            exported = cached_export(self.path, "reader", self.cache_dir, export_reader(self.path))
-            sess = session(exported.graph("float32"), threads=min(2, os.cpu_count() or 1))
-        except OnnxExportError as e:
-            raise ModelLoadError(str(e)) from e
-        except Exception as e:
-            raise ModelLoadError(f"cannot load reader {self.name!r} on ONNX Runtime: {e}") from e
-        plain = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
-        plain.no_truncation()
-        plain.no_padding()
-        pairs = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
-        pairs.enable_truncation(self.max_length, strategy="only_second")
-        pairs.enable_padding(pad_id=exported.meta["pad_id"])
-        return sess, pairs, plain
+        return onnx_pair_model(
+            self.path, "reader", self.cache_dir, export_reader(self.path), self.max_length, f"reader {self.name!r}"
+        )
 
     def _logits_onnx(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
-        from rag.onnx_models import feed
-
-        sess, pairs, plain = self.onnx
-        ids = plain.encode(question, add_special_tokens=False).ids
-        if len(ids) > MAX_QUESTION_TOKENS:  # a pasted essay must still leave room for the passage
-            question = plain.decode(ids[:MAX_QUESTION_TOKENS])
-        enc = pairs.encode_batch([(question, p) for p in passages])
-        arr = {k: np.array([getattr(e, k) for e in enc], dtype=np.int64) for k in ("ids", "attention_mask", "type_ids")}
-        starts, ends = sess.run(None, feed(sess, arr["ids"], arr["attention_mask"], arr["type_ids"]))
+        (starts, ends), enc = run_pairs(self.onnx, question, passages)
         toks = [[(tuple(o) if s == 1 else None) for o, s in zip(e.offsets, e.sequence_ids, strict=True)] for e in enc]
         return list(starts), list(ends), toks
 

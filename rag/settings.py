@@ -37,6 +37,11 @@ def default_index_dir() -> Path:
     return cache / "rag" / "index"
 
 
+def switched_off(name: str) -> bool:
+    """A model setting that turns its component off."""
+    return name.strip().lower() in ("none", "off", "")
+
+
 def default_cache_dir() -> Path:
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return cache / "rag"

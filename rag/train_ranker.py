@@ -18,7 +18,6 @@ answer scorer on it (``python -m rag.fit_scorer --ranker FOLDER --out scorer.jso
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import random
@@ -29,10 +28,10 @@ from typing import Any
 
 from rag.chunking import sentence_spans
 from rag.embedding import resolve_embedder
-from rag.reader import WORD_EMBEDDINGS
 from rag.retrieval import BM25Index
 from rag.settings import default_cache_dir
 from rag.squad import load_split, load_squad, part_titles
+from rag.train_reader import save as save_reader_format
 
 log = logging.getLogger("rag.train_ranker")
 DEFAULT_SQUAD = Path("../shared/eval/external/squad-v1.1/dev-v1.1.json")
@@ -142,22 +141,9 @@ def train(groups: list[dict], epochs: float, lr: float, groups_per_step: int, se
 
 
 def save(model: Any, tokenizer: Any, out: Path, info: dict) -> None:
-    """Weights in float16 without the (frozen, packaged) word-embedding table."""
-    import torch
-    from safetensors.torch import save_file
-
-    out.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: v.detach().to(torch.float16).contiguous()
-        for k, v in model.state_dict().items()
-        if k != WORD_EMBEDDINGS and not k.endswith("position_ids")
-    }
-    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    """As the reader is saved (``rag.train_reader.save``), with the ranker's head and model card."""
     model.config.architectures = ["BertForSequenceClassification"]
-    model.config.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    (out / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(MODEL_CARD.format(**info, titles=len(info["squad_titles"])), encoding="utf-8")
+    save_reader_format(model, tokenizer, out, info, MODEL_CARD)
 
 
 MODEL_CARD = """# rag sentence ranker (cross-encoder, MiniLM-L6)

@@ -328,8 +328,9 @@ def fit(
     return losses
 
 
-def save(model: Any, tokenizer: Any, out: Path, info: dict) -> None:
-    """Weights in float16 safetensors without the (frozen, packaged) word-embedding table."""
+def save(model: Any, tokenizer: Any, out: Path, info: dict, card: str | None = None) -> None:
+    """Weights in float16 safetensors without the (frozen, packaged) word-embedding table, with
+    ``info`` as training.json and ``card`` (default: the reader's) filled from it as README.md."""
     import torch
     from safetensors.torch import save_file
 
@@ -343,7 +344,8 @@ def save(model: Any, tokenizer: Any, out: Path, info: dict) -> None:
     model.config.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     (out / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(MODEL_CARD.format(**info, titles=len(info["squad_titles"])), encoding="utf-8")
+    card = MODEL_CARD if card is None else card
+    (out / "README.md").write_text(card.format(**info, titles=len(info["squad_titles"])), encoding="utf-8")
 
 
 MODEL_CARD = """# rag answer reader (extractive QA, MiniLM-L6)

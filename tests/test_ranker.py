@@ -14,7 +14,8 @@ from safetensors import safe_open
 
 from rag.embedding import ModelLoadError
 from rag.pipeline import Components, Pipeline
-from rag.ranker import WORD_EMBEDDINGS, Ranker
+from rag.ranker import Ranker
+from rag.reader import WORD_EMBEDDINGS
 from rag.scoring import Scorer
 from rag.squad import load_split, part_titles
 from rag.train_ranker import build_groups, save, train
