@@ -73,6 +73,7 @@ class Candidate:
     reader_span: float = 0.0
     reader_null: float = 0.0
     ranker: float = 0.0  # the sentence ranker's logit (rag.ranker)
+    likelihood: float | None = None  # log P(question | sentence) per token (rag.likelihood), top few only
     p: float | None = None  # calibrated probability that this sentence answers the question
 
 

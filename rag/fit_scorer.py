@@ -22,12 +22,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.scoring import FEATURES, SCORER_FILE, Scorer, candidate_features, fit, rank_candidates, read_candidates
+from rag.scoring import (
+    FEATURES,
+    SCORER_FILE,
+    Rerank,
+    Scorer,
+    candidate_features,
+    fit,
+    rank_candidates,
+    read_candidates,
+)
 from rag.settings import default_cache_dir, switched_off
 from rag.squad_eval import Case, contains_gold, make_cases, open_pipeline
 from rag.train_reader import DEFAULT_SQUAD
 
 if TYPE_CHECKING:
+    from rag.likelihood import QuestionLikelihood
     from rag.pipeline import Pipeline
 
 log = logging.getLogger("rag.fit_scorer")
@@ -53,7 +63,18 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
         span_hit = np.array([case.answerable and contains_gold(c.span_text, case.q.answers) for c in cands], dtype=bool)
         words = np.array([len(c.span_text.split()) for c in cands])
         margin = np.array([c.reader_span - c.reader_null for c in cands])
-        out.append({"kind": case.kind, "x": x, "y": y, "span_hit": span_hit, "words": words, "margin": margin})
+        out.append(
+            {
+                "kind": case.kind,
+                "x": x,
+                "y": y,
+                "span_hit": span_hit,
+                "words": words,
+                "margin": margin,
+                "question": q,
+                "sents": [c.text for c in cands],
+            }
+        )
         if (i + 1) % 200 == 0:
             log.warning("%d/%d questions (%.0f s)", i + 1, len(cases), time.time() - t0)
     return out
@@ -66,29 +87,43 @@ def _encode(rows: list[dict]) -> list[dict]:
 def _decode(rows: list[dict]) -> list[dict]:
     out = []
     for r in rows:
-        d = {k: (np.asarray(v) if isinstance(v, list) else v) for k, v in r.items()}
+        d = {k: (np.asarray(v) if isinstance(v, list) and k != "sents" else v) for k, v in r.items()}
         d["x"] = d["x"].reshape(-1, len(FEATURES))
         out.append(d)
     return out
 
 
-def choose_thresholds(
-    scorer: Scorer, rows: list[dict], max_false: float, short_precision: float, max_short_words: int
-) -> dict:
-    top = []
+def stage1_probabilities(scorer: Scorer, rows: list[dict]) -> list[np.ndarray]:
+    """Each row's first-stage probabilities, headings at 0 as in ``score_candidates``."""
+    from rag.evidence import is_heading
+
+    out = []
     for r in rows:
+        p = scorer.probability(r["x"]) if len(r["x"]) else np.zeros(0)
+        if "sents" in r:
+            p = np.where([is_heading(t) for t in r["sents"]], 0.0, p)
+        out.append(p)
+    return out
+
+
+def choose_thresholds(
+    probs: list[np.ndarray], rows: list[dict], max_false: float, short_precision: float, max_short_words: int
+) -> dict:
+    """The refusal threshold (false refusals within ``max_false``) and the short-answer
+    threshold, given each row's final candidate probabilities."""
+    top = []
+    for p, r in zip(probs, rows, strict=True):
         if len(r["x"]) == 0:
             top.append((r["kind"], 0.0, False, False, 0, -np.inf))
             continue
-        p = scorer.probability(r["x"])
         i = int(np.argmax(p))
         top.append(
             (r["kind"], float(p[i]), bool(r["y"][i]), bool(r["span_hit"][i]), int(r["words"][i]), float(r["x"][i][0]))
         )
     ans = [t for t in top if t[0] == "answerable"]
-    probs = sorted(t[1] for t in ans)
-    k = int(np.floor(max_false * len(probs)))
-    refuse_below = probs[k] - 1e-9 if k < len(probs) else probs[-1]
+    best = sorted(t[1] for t in ans)
+    k = int(np.floor(max_false * len(best)))
+    refuse_below = best[k] - 1e-9 if k < len(best) else best[-1]
     refuse_below = float(max(refuse_below, 0.0))
     shown = sorted(
         [(t[5], t[3]) for t in ans if t[1] >= refuse_below and 0 < t[4] <= max_short_words], key=lambda x: -x[0]
@@ -119,6 +154,80 @@ def choose_thresholds(
     }
 
 
+def add_likelihoods(likelihood: QuestionLikelihood, probs: list[np.ndarray], rows: list[dict], top: int) -> None:
+    """Per row: its first-stage top sentences (indices), their question likelihoods and the null."""
+    t0 = time.time()
+    for i, (p, r) in enumerate(zip(probs, rows, strict=True)):
+        order = [int(j) for j in np.argsort(-p, kind="stable")[:top] if p[j] > 0]
+        scores = likelihood.score(r["question"], [r["sents"][j] for j in order] + [""]) if order else np.zeros(1)
+        r["top"], r["lik"], r["null"] = order, scores[:-1], float(scores[-1])
+        if (i + 1) % 200 == 0:
+            log.warning("likelihood: %d/%d questions (%.0f s)", i + 1, len(rows), time.time() - t0)
+
+
+def rerank_probabilities(rerank: Rerank, probs: list[np.ndarray], rows: list[dict]) -> list[np.ndarray]:
+    """Final probabilities as ``rag.scoring.rerank_top`` gives them."""
+    out = []
+    for p, r in zip(probs, rows, strict=True):
+        p = p.copy()
+        if r["top"]:
+            q = rerank.probability(Rerank.features(p[r["top"]], r["lik"], r["null"]))
+            rest = np.setdiff1d(np.arange(len(p)), r["top"])
+            p[rest] = np.minimum(p[rest], q.min())
+            p[r["top"]] = q
+        out.append(p)
+    return out
+
+
+def fit_rerank(
+    scorer: Scorer, fusion: list[dict], calib: list[dict], a: argparse.Namespace, max_short_words: int
+) -> dict:
+    """The second stage: weights on the fusion titles' top sentences, threshold on calibration."""
+    from sklearn.linear_model import LogisticRegression
+
+    from rag.generation import Generator, resolve_generator
+    from rag.likelihood import QuestionLikelihood
+
+    source = resolve_generator(a.likelihood)
+    assert source is not None
+    likelihood = QuestionLikelihood(Generator(source, default_cache_dir()))
+    p_fus, p_cal = stage1_probabilities(scorer, fusion), stage1_probabilities(scorer, calib)
+    model = Path(source.gguf_file or source.location).name
+    cache = a.work / f"likelihood-rows-n{a.n}-top{a.top}-{model}.json"
+    saved = json.loads(cache.read_text()) if a.reuse and cache.is_file() else None
+    for name, probs, rows in (("fusion", p_fus, fusion), ("calibration", p_cal, calib)):
+        if saved is not None and [r["top"] for r in saved[name]] == [
+            [int(j) for j in np.argsort(-p, kind="stable")[: a.top] if p[j] > 0] for p in probs
+        ]:
+            for r, s in zip(rows, saved[name], strict=True):
+                r["top"], r["lik"], r["null"] = s["top"], np.asarray(s["lik"]), s["null"]
+        else:
+            add_likelihoods(likelihood, probs, rows, a.top)
+    cache.write_text(
+        json.dumps(
+            {
+                name: [{"top": r["top"], "lik": np.asarray(r["lik"]).tolist(), "null": r["null"]} for r in rows]
+                for name, rows in (("fusion", fusion), ("calibration", calib))
+            }
+        )
+    )
+    z = np.concatenate(
+        [Rerank.features(p[r["top"]], r["lik"], r["null"]) for p, r in zip(p_fus, fusion, strict=True) if r["top"]]
+    )
+    y = np.concatenate([r["y"][r["top"]] for r in fusion if r["top"]])
+    mean, scale = z.mean(axis=0), z.std(axis=0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=a.c, max_iter=2000).fit((z - mean) / scale, y)
+    rerank = Rerank(a.top, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5, model)
+    chosen = choose_thresholds(
+        rerank_probabilities(rerank, p_cal, calib), calib, a.max_false_refusals, a.short_precision, max_short_words
+    )
+    rerank.refuse_below = chosen["refuse_below"]
+    scorer.rerank = rerank
+    scorer.info["rerank"] = {"rows": len(y), "positives": int(y.sum()), **chosen["calibration"]}
+    return chosen
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
@@ -132,12 +241,18 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="reuse the rows gathered by the last run (refits in seconds)")
     ap.add_argument("--reader", default="packaged", help="the reader whose outputs are fused (a folder, or packaged)")
     ap.add_argument("--ranker", default="none", help="a sentence ranker folder whose logits are fused (default: none)")
+    ap.add_argument(
+        "--likelihood",
+        default="packaged",
+        help="the causal LM of the question-likelihood stage (as RAG_LIKELIHOOD_MODEL; none: no second stage)",
+    )
+    ap.add_argument("--top", type=int, default=3, help="first-stage sentences the second stage re-scores")
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     tag = "".join(
         "-" + Path(name).name for name in (a.reader, a.ranker) if name != "packaged" and not switched_off(name)
     )
-    cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}.json"
+    cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}-text.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
         fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
@@ -154,7 +269,9 @@ def main() -> None:
     y = np.concatenate([r["y"] for r in fusion if len(r["x"])])
     drop = {f for f in a.without.split(",") if f} | ({"ranker"} if switched_off(a.ranker) else set())
     scorer = fit(x, y, a.c, [f for f in FEATURES if f not in drop])
-    chosen = choose_thresholds(scorer, calib, a.max_false_refusals, a.short_precision, max_short_words)
+    chosen = choose_thresholds(
+        stage1_probabilities(scorer, calib), calib, a.max_false_refusals, a.short_precision, max_short_words
+    )
     scorer.refuse_below, scorer.short_above = chosen["refuse_below"], chosen["short_above"]
     scorer.info = {
         "fitted_on": "SQuAD v1.1 dev, fusion titles (rag/data/squad_split.json)",
@@ -165,6 +282,8 @@ def main() -> None:
         "short_precision": a.short_precision,
         **chosen["calibration"],
     }
+    if not switched_off(a.likelihood):  # the short-answer threshold follows the answers the final stage gives
+        scorer.short_above = fit_rerank(scorer, fusion, calib, a, max_short_words)["short_above"]
     scorer.save(a.out)
     print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})
 

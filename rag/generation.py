@@ -60,7 +60,7 @@ def packaged_gguf() -> Path:
     return path
 
 
-def resolve_generator(spec: str) -> ModelSource | None:
+def resolve_generator(spec: str, what: str = "generator") -> ModelSource | None:
     """Check a generator setting without loading anything; ``None`` means extractive answers only.
 
     Fails fast on a path that does not exist, so a typo is reported at startup, not at the first
@@ -75,16 +75,16 @@ def resolve_generator(spec: str) -> ModelSource | None:
     looks_like_path = spec.startswith((".", "/", "~")) or spec.endswith(".gguf") or os.sep in spec and path.exists()
     if path.suffix == ".gguf":
         if not path.is_file():
-            raise ModelLoadError(f"generator GGUF file not found: {path}")
+            raise ModelLoadError(f"{what} GGUF file not found: {path}")
         return ModelSource("gguf", str(path.resolve().parent), path.name)
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise ModelLoadError(f"generator folder {path} has no config.json (not a transformers model)")
+            raise ModelLoadError(f"{what} folder {path} has no config.json (not a transformers model)")
         return ModelSource("folder", str(path.resolve()))
     if looks_like_path or spec.startswith((".", "/", "~")):
-        raise ModelLoadError(f"generator path not found: {path}")
+        raise ModelLoadError(f"{what} path not found: {path}")
     if spec.count("/") > 1:
-        raise ModelLoadError(f"generator {spec!r} is neither an existing path nor a model id (org/name)")
+        raise ModelLoadError(f"{what} {spec!r} is neither an existing path nor a model id (org/name)")
     return ModelSource("hub", spec)
 
 

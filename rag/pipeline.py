@@ -28,6 +28,7 @@ from rag.embedding import Embedder, ModelLoadError
 from rag.evidence import Grounder
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.index import BuildReport, Index, IndexStore, IndexWriteError
+from rag.likelihood import QuestionLikelihood
 from rag.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
 from rag.questions import InvalidQuestion, check_history, check_question
 from rag.ranker import Ranker
@@ -57,6 +58,7 @@ class Components:
     ranker: Ranker | None = None
     scorer: Scorer | None = None
     generator: Generator | None = None
+    likelihood: QuestionLikelihood | None = None
 
 
 class Pipeline:
@@ -78,6 +80,9 @@ class Pipeline:
             )
         # Fail fast on a generator setting that cannot work (missing file, bad folder).
         self.generator_source: ModelSource | None = resolve_generator(self.settings.generator)
+        self.likelihood_source: ModelSource | None = resolve_generator(
+            self.settings.likelihood_model, "likelihood model"
+        )
         for field in dataclasses.fields(Components):  # given ones take the place of the lazy build
             given = getattr(components, field.name, None) if components is not None else None
             if given is not None:
@@ -182,11 +187,31 @@ class Pipeline:
             )
         return scorer
 
+    @cached_property
+    def likelihood(self) -> QuestionLikelihood | None:
+        """The answer score's second stage model, when the scorer has that stage and it is on."""
+        source = self.likelihood_source
+        if self.scorer is None or self.scorer.rerank is None or source is None:
+            return None
+        if self.generator is not None and self.generator.source == source:
+            return QuestionLikelihood(self.generator)  # one copy of the model in memory
+        if Path(source.gguf_file or source.location).name != self.scorer.rerank.model:
+            log.warning(
+                "the answer scorer's second stage was fitted with %s, not %s: refit (python -m rag.fit_scorer)",
+                self.scorer.rerank.model,
+                source.label,
+            )
+        return QuestionLikelihood(Generator(source, self.settings.cache_dir))
+
     @property
     def refuse_below(self) -> float:
         if self.settings.refuse_below is not None:
             return self.settings.refuse_below
-        return self.scorer.refuse_below if self.scorer is not None else self.settings.min_support
+        if self.scorer is None:
+            return self.settings.min_support
+        if self.scorer.rerank is not None and self.likelihood is not None:
+            return self.scorer.rerank.refuse_below
+        return self.scorer.refuse_below
 
     @property
     def short_answer_above(self) -> float:
@@ -244,6 +269,8 @@ class Pipeline:
                 from rag.answer_types import nlp
 
                 nlp()
+            if self.likelihood is not None:
+                self.likelihood.score("warm up?", ["Warm up."])
         if self.generator is not None:
             self.generator.load()
 
@@ -274,7 +301,7 @@ class Pipeline:
             passages = self.retriever.retrieve(q, top_k or self.settings.top_k, exclude=exclude)
             cands = self.grounder.candidates(q, passages, asked=question)
             if self.reader is not None and self.scorer is not None:
-                cands = score_candidates(self.reader, self.scorer, q, cands, passages, self.ranker)
+                cands = score_candidates(self.reader, self.scorer, q, cands, passages, self.ranker, self.likelihood)
             ev = Evidence(question, q, passages, cands)
             if best is None or ev.support > best.support:
                 best = ev

@@ -25,6 +25,7 @@ import numpy as np
 from rag.settings import PACKAGE_DIR
 
 if TYPE_CHECKING:
+    from rag.likelihood import QuestionLikelihood
     from rag.ranker import Ranker
     from rag.reader import Reader
 
@@ -46,6 +47,35 @@ FEATURES = (
     "ranker",  # the sentence ranker's logit: question and sentence read together (rag.ranker)
 )
 TYPE_FEATURES = ("type_match", "count_match")
+RERANK_FEATURES = (
+    "answer_logit",  # the first stage's log-odds
+    "likelihood",  # log P(question | sentence) per token under a causal LM (rag.likelihood)
+    "likelihood_gain",  # the same less log P(question) after an empty passage
+)
+
+
+@dataclass
+class Rerank:
+    """The second stage: the first stage's ``top`` sentences re-scored with the question likelihood
+    (a logistic regression over RERANK_FEATURES), with its own refusal threshold."""
+
+    top: int
+    mean: list[float]
+    scale: list[float]
+    weights: list[float]
+    bias: float
+    refuse_below: float
+    model: str  # the language model it was fitted with (a different one needs a refit)
+
+    def probability(self, z: np.ndarray) -> np.ndarray:
+        z = (np.asarray(z, dtype=np.float64) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
+
+    @staticmethod
+    def features(p: np.ndarray, likelihood: np.ndarray, null: float) -> np.ndarray:
+        p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+        lik = np.asarray(likelihood, dtype=np.float64)
+        return np.column_stack([np.log(p / (1 - p)), lik, lik - null])
 
 
 @dataclass
@@ -60,6 +90,7 @@ class Scorer:
     refuse_below: float = 0.5  # decline when the best sentence's probability is lower
     short_above: float = 0.5  # show the reader's span as the short answer at this span score or above
     info: dict = field(default_factory=dict)
+    rerank: Rerank | None = None  # the question-likelihood stage, when fitted
 
     @property
     def uses_types(self) -> bool:
@@ -85,6 +116,7 @@ class Scorer:
             "refuse_below": self.refuse_below,
             "short_above": self.short_above,
             "info": self.info,
+            **({"rerank": self.rerank.__dict__} if self.rerank is not None else {}),
         }
 
     def save(self, path: Path = SCORER_FILE) -> None:
@@ -108,6 +140,7 @@ class Scorer:
             d["refuse_below"],
             d["short_above"],
             d.get("info", {}),
+            Rerank(**d["rerank"]) if d.get("rerank") else None,
         )
 
 
@@ -184,10 +217,34 @@ def rank_candidates(ranker: Ranker, question: str, cands: list) -> None:
         c.ranker = float(s)
 
 
+def rerank_top(rerank: Rerank, likelihood: QuestionLikelihood, question: str, cands: list) -> list:
+    """The second stage over candidates sorted by first-stage ``p``: the top few get the
+    re-scored probability; the rest stay below them, in their order."""
+    top = [c for c in cands[: rerank.top] if (c.p or 0.0) > 0.0]
+    if not top:
+        return cands
+    scores = likelihood.score(question, [c.text for c in top] + [""])
+    probs = rerank.probability(Rerank.features(np.array([c.p for c in top]), scores[:-1], float(scores[-1])))
+    for c, lik, p in zip(top, scores[:-1], probs, strict=True):
+        c.likelihood, c.p = float(lik), float(p)
+    floor = min(c.p or 0.0 for c in top)
+    rest = cands[len(top) :]
+    for c in rest:
+        c.p = min(c.p or 0.0, floor)
+    return sorted(top, key=lambda c: -(c.p or 0.0)) + rest
+
+
 def score_candidates(
-    reader: Reader, scorer: Scorer, question: str, cands: list, passages: list, ranker: Ranker | None = None
+    reader: Reader,
+    scorer: Scorer,
+    question: str,
+    cands: list,
+    passages: list,
+    ranker: Ranker | None = None,
+    likelihood: QuestionLikelihood | None = None,
 ) -> list:
-    """The candidates with ``p`` set, most probable first."""
+    """The candidates with ``p`` set, most probable first (re-scored by the question likelihood
+    when the scorer has that stage and ``likelihood`` is given)."""
     if not cands:
         return cands
     read_candidates(reader, question, cands, passages)
@@ -204,4 +261,7 @@ def score_candidates(
         # declined). SQuAD has none, so the fitted weights cannot learn this. How often
         # ``is_heading`` fires on body sentences is measured in README ("Models trained here").
         c.p = 0.0 if is_heading(c.text) else float(p)
-    return sorted(cands, key=lambda c: -(c.p or 0.0))
+    cands = sorted(cands, key=lambda c: -(c.p or 0.0))
+    if scorer.rerank is not None and likelihood is not None:
+        cands = rerank_top(scorer.rerank, likelihood, question, cands)
+    return cands

