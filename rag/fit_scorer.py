@@ -31,6 +31,8 @@ from rag.scoring import (
     fit,
     rank_candidates,
     read_candidates,
+    rerank_probabilities,
+    top_indices,
 )
 from rag.settings import default_cache_dir, switched_off
 from rag.squad_eval import Case, contains_gold, make_cases, open_pipeline
@@ -158,25 +160,11 @@ def add_likelihoods(likelihood: QuestionLikelihood, probs: list[np.ndarray], row
     """Per row: its first-stage top sentences (indices), their question likelihoods and the null."""
     t0 = time.time()
     for i, (p, r) in enumerate(zip(probs, rows, strict=True)):
-        order = [int(j) for j in np.argsort(-p, kind="stable")[:top] if p[j] > 0]
+        order = top_indices(p, top)
         scores = likelihood.score(r["question"], [r["sents"][j] for j in order] + [""]) if order else np.zeros(1)
         r["top"], r["lik"], r["null"] = order, scores[:-1], float(scores[-1])
         if (i + 1) % 200 == 0:
             log.warning("likelihood: %d/%d questions (%.0f s)", i + 1, len(rows), time.time() - t0)
-
-
-def rerank_probabilities(rerank: Rerank, probs: list[np.ndarray], rows: list[dict]) -> list[np.ndarray]:
-    """Final probabilities as ``rag.scoring.rerank_top`` gives them."""
-    out = []
-    for p, r in zip(probs, rows, strict=True):
-        p = p.copy()
-        if r["top"]:
-            q = rerank.probability(Rerank.features(p[r["top"]], r["lik"], r["null"]))
-            rest = np.setdiff1d(np.arange(len(p)), r["top"])
-            p[rest] = np.minimum(p[rest], q.min())
-            p[r["top"]] = q
-        out.append(p)
-    return out
 
 
 def fit_rerank(
@@ -196,9 +184,7 @@ def fit_rerank(
     cache = a.work / f"likelihood-rows-n{a.n}-top{a.top}-{model}.json"
     saved = json.loads(cache.read_text()) if a.reuse and cache.is_file() else None
     for name, probs, rows in (("fusion", p_fus, fusion), ("calibration", p_cal, calib)):
-        if saved is not None and [r["top"] for r in saved[name]] == [
-            [int(j) for j in np.argsort(-p, kind="stable")[: a.top] if p[j] > 0] for p in probs
-        ]:
+        if saved is not None and [r["top"] for r in saved[name]] == [top_indices(p, a.top) for p in probs]:
             for r, s in zip(rows, saved[name], strict=True):
                 r["top"], r["lik"], r["null"] = s["top"], np.asarray(s["lik"]), s["null"]
         else:
@@ -219,9 +205,8 @@ def fit_rerank(
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=a.c, max_iter=2000).fit((z - mean) / scale, y)
     rerank = Rerank(a.top, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5, model)
-    chosen = choose_thresholds(
-        rerank_probabilities(rerank, p_cal, calib), calib, a.max_false_refusals, a.short_precision, max_short_words
-    )
+    final = [rerank_probabilities(rerank, p, r["top"], r["lik"], r["null"]) for p, r in zip(p_cal, calib, strict=True)]
+    chosen = choose_thresholds(final, calib, a.max_false_refusals, a.short_precision, max_short_words)
     rerank.refuse_below = chosen["refuse_below"]
     scorer.rerank = rerank
     scorer.info["rerank"] = {"rows": len(y), "positives": int(y.sum()), **chosen["calibration"]}

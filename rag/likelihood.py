@@ -5,9 +5,10 @@ Zero-Shot Question Generation").
 Why: the reader and the other answer-score signals are all trained or tuned on SQuAD, whose
 questions are written from their answer sentence, so they learn word overlap and fail together
 on the same questions. The packaged SmolLM2-135M was never trained on SQuAD; asked "which
-sentence makes this question likely", it errs elsewhere. Measured on the SQuAD calibration titles
-(python -m rag.fit_scorer), re-scoring the answer score's top few sentences with it is the largest
-single gain of the answer layer; figures in README ("Models trained here").
+sentence makes this question likely", it might err elsewhere. Measured (README, "Models trained
+here"): alone it nearly matches the whole first stage on the SQuAD calibration titles, but it
+misses the same hard questions, so fused it adds ~1-2 points there and nothing measurable on the
+test titles, at 5x the answer time: it is off by default (RAG_LIKELIHOOD_MODEL).
 
 The score of a sentence is the mean log-probability of the question's tokens after
 ``PROMPT`` (higher: the sentence explains the question better). ``null`` is the same without a

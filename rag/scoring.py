@@ -217,21 +217,37 @@ def rank_candidates(ranker: Ranker, question: str, cands: list) -> None:
         c.ranker = float(s)
 
 
+def top_indices(p: np.ndarray, top: int) -> list[int]:
+    """The second stage's sentences: the ``top`` most probable of the first stage, none at 0."""
+    return [int(j) for j in np.argsort(-np.asarray(p), kind="stable")[:top] if p[j] > 0]
+
+
+def rerank_probabilities(
+    rerank: Rerank, p: np.ndarray, top: list[int], likelihood: np.ndarray, null: float
+) -> np.ndarray:
+    """First-stage probabilities ``p`` after the second stage: ``top`` re-scored, the rest kept
+    below them. The one computation both answering and ``rag.fit_scorer`` use."""
+    p = np.array(p, dtype=np.float64)
+    if top:
+        q = rerank.probability(Rerank.features(p[top], likelihood, null))
+        rest = np.setdiff1d(np.arange(len(p)), top)
+        p[rest] = np.minimum(p[rest], q.min())
+        p[top] = q
+    return p
+
+
 def rerank_top(rerank: Rerank, likelihood: QuestionLikelihood, question: str, cands: list) -> list:
-    """The second stage over candidates sorted by first-stage ``p``: the top few get the
-    re-scored probability; the rest stay below them, in their order."""
-    top = [c for c in cands[: rerank.top] if (c.p or 0.0) > 0.0]
+    """The second stage over candidates sorted by first-stage ``p``, most probable first again."""
+    p = np.array([c.p or 0.0 for c in cands])
+    top = top_indices(p, rerank.top)
     if not top:
         return cands
-    scores = likelihood.score(question, [c.text for c in top] + [""])
-    probs = rerank.probability(Rerank.features(np.array([c.p for c in top]), scores[:-1], float(scores[-1])))
-    for c, lik, p in zip(top, scores[:-1], probs, strict=True):
-        c.likelihood, c.p = float(lik), float(p)
-    floor = min(c.p or 0.0 for c in top)
-    rest = cands[len(top) :]
-    for c in rest:
-        c.p = min(c.p or 0.0, floor)
-    return sorted(top, key=lambda c: -(c.p or 0.0)) + rest
+    scores = likelihood.score(question, [cands[j].text for j in top] + [""])
+    for c, new in zip(cands, rerank_probabilities(rerank, p, top, scores[:-1], float(scores[-1])), strict=True):
+        c.p = float(new)
+    for j, lik in zip(top, scores[:-1], strict=True):
+        cands[j].likelihood = float(lik)
+    return sorted(cands, key=lambda c: -(c.p or 0.0))
 
 
 def score_candidates(

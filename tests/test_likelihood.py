@@ -80,7 +80,7 @@ def test_the_second_stage_is_off_by_default_and_its_threshold_applies_only_when_
 def test_fitting_scores_the_top_sentences_as_answering_does(likelihood: QuestionLikelihood) -> None:
     """rag.fit_scorer computes the second stage on cached rows; it must give the probabilities
     ``rerank_top`` gives the same candidates at answer time."""
-    from rag.fit_scorer import rerank_probabilities
+    from rag.scoring import rerank_probabilities
 
     rerank = Scorer.load().rerank
     assert rerank is not None
@@ -89,7 +89,7 @@ def test_fitting_scores_the_top_sentences_as_answering_does(likelihood: Question
     top = list(range(rerank.top))
     scores = likelihood.score(QUESTION, [texts[i] for i in top] + [""])
     row = {"top": top, "lik": scores[:-1], "null": float(scores[-1])}
-    [fitted] = rerank_probabilities(rerank, [p1], [row])
+    fitted = rerank_probabilities(rerank, p1, row["top"], row["lik"], row["null"])
     cands = [Candidate(0, 0, len(t), t, p=float(p)) for t, p in zip(texts, p1, strict=True)]
     served = {c.text: c.p for c in rerank_top(rerank, likelihood, QUESTION, cands)}
     np.testing.assert_allclose([served[t] for t in texts], fitted, atol=1e-6)
