@@ -13,6 +13,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from rag.bylines import TOPIC_COVERAGE, ArticleMatch
 from rag.evidence import Candidate, continues, next_sentence
 from rag.types import Answer, Citation, Passage, Sentence
 from rag.verification import Verdict
@@ -146,6 +147,41 @@ class AnswerBuilder:
                 f"[{c.n}] {c.title[:60]}" for c in closest
             )
         return Answer(text, True, closest, [], ev.question, ev.rewritten, ev.passages, abstention=NOT_IN_ARTICLES)
+
+    def metadata(self, ev: Evidence, field: str, match: ArticleMatch | None) -> Answer:
+        """Who wrote / when was published the article the question is about: the byline's author or
+        the article's date, citing the article; declined when no article covers the question's topic
+        or the article carries no byline (or date)."""
+        if match is None or match.coverage < TOPIC_COVERAGE:
+            answer = self.abstain(ev)
+            answer.notes.append(
+                f"asked about an article's {field}, but no article in the index is about what the question names"
+            )
+            return answer
+        chunk = match.passages[0].chunk
+        value = chunk.author if field == "author" else chunk.date
+        cites = CitationList()
+        cit = cites.cite(match.passages[0])
+        where = "byline" if field == "author" else "date line"
+        if not value:
+            what = "name its author" if field == "author" else "give its date"
+            said = f"The article “{match.title}” does not {what}."
+            return Answer(
+                f"{said} [{cit.n}]", True, cites.items, [], ev.question, ev.rewritten, ev.passages, abstention=said
+            )
+        said = f"from the {where} of “{match.title}”"
+        answer = Answer(
+            f"**{value}** — {said} [{cit.n}]",
+            False,
+            cites.items,
+            [Sentence(said, [cit.n], verified=True, kind="metadata")],
+            ev.question,
+            ev.rewritten,
+            ev.passages,
+        )
+        answer.short_answer = value
+        answer.notes.append(f"answered from the article's {where} (kept as its {field} when the text was cleaned)")
+        return answer
 
     def verified(
         self, ev: Evidence, draft: str, verdicts: list[Verdict], prompt_idx: list[int], notes: list[str]

@@ -88,6 +88,9 @@ def extract_html(html: str) -> Extracted:
             include_comments=False,
             include_images=False,
             deduplicate=False,
+            # The publication date the page states, not a guess from any date-like text (a
+            # copyright year became "2025-01-01"): a date here is shown and answered as the article's.
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except Exception as e:  # noqa: BLE001 - a library failure on odd markup: fall back, don't lose the file
         log.debug("trafilatura failed (%s); using the page's visible text", e)

@@ -53,7 +53,9 @@ def read_pdf(raw: bytes, name: str) -> Extracted:
     title = _meta(meta, "/Title")
     if title.lower() in ("untitled",) or title.lower().endswith((".doc", ".docx", ".pdf")):
         title = ""  # a file name or a word processor's placeholder, not the article's title
-    return Extracted(pages, title, _meta(meta, "/Author"), _pdf_date(_meta(meta, "/CreationDate")), paged=True)
+    # No date from /CreationDate: that is when the file was made (printed, exported), which the
+    # product would otherwise show and answer as the article's publication date.
+    return Extracted(pages, title, _meta(meta, "/Author"), "", paged=True)
 
 
 def _meta(meta: object, key: str) -> str:
@@ -62,13 +64,6 @@ def _meta(meta: object, key: str) -> str:
     except Exception:  # noqa: BLE001 - broken metadata is no metadata
         return ""
     return " ".join(str(value).split()) if value else ""
-
-
-def _pdf_date(value: str) -> str:
-    m = re.match(r"D?:?(\d{4})(\d{2})?(\d{2})?", value)
-    if not m:
-        return ""
-    return "-".join(g for g in m.groups() if g)
 
 
 def drop_running_lines(pages: list[list[str]]) -> list[list[str]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
+from rag.bylines import match_article, metadata_field, topic_terms
 from rag.decompose import split_question
 from rag.embedding import Embedder, ModelLoadError
 from rag.evidence import Grounder
@@ -358,7 +359,10 @@ class Pipeline:
                 ev = self.gather(question, history, top_k, exclude)
             t1 = time.perf_counter()
             timings = {"retrieve": t1 - t0}
-            if ev.support < self.refuse_below:
+            if (field := metadata_field(question)) is not None:  # who wrote / when was published the article
+                match = match_article(topic_terms(ev.query), ev.passages, self.grounder.coverage)
+                answer = self.answers.metadata(ev, field, match)
+            elif ev.support < self.refuse_below:
                 answer = self.answers.abstain(ev)
             elif self.generator is None:
                 answer = self.answers.extractive(ev)

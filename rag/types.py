@@ -127,7 +127,7 @@ class Sentence:
     text: str
     citations: list[int]  # citation numbers it rests on
     verified: bool  # True when its content was checked against the cited passage
-    kind: str = "quoted"  # "quoted" (copied from a passage) or "generated" (model-written, verified)
+    kind: str = "quoted"  # "quoted" (from a passage), "generated" (model-written, verified), "metadata" (byline)
 
 
 @dataclass

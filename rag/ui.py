@@ -102,6 +102,8 @@ def answer_markdown(ans: Answer) -> str:
         legend.append("✓ written by the local model and checked against the cited passages")
     if "quoted" in kinds:
         legend.append("❝ quoted word for word from the cited passages")
+    if "metadata" in kinds:
+        legend.append("ⓘ from the article's byline or date line, which cleaning keeps apart from its text")
     if ans.notes:
         legend.append(f"{len(ans.notes)} change(s) to the draft — see Sources")
     return body + ('<br><span class="kind">' + " · ".join(legend) + "</span>" if legend else "")

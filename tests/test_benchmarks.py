@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import answer_latency, indexing
+from benchmarks import answer_latency, bylines, indexing
 from benchmarks.corpus import write_corpus
 from tests.conftest import ROOT
 
@@ -73,3 +73,9 @@ def test_start_to_answer_is_measured_from_a_fresh_process(tmp_path: Path) -> Non
     assert 100 < r["rss_mb"] < 3000  # this process's own peak, not the test runner's
     qs, source = answer_latency.questions(tmp_path / "missing.jsonl")
     assert source == "built-in questions" and len(qs) >= 5
+
+
+def test_byline_questions_on_the_messy_articles_are_never_answered_wrong(embedder) -> None:
+    counts = bylines.run(embedder, bylines=True)
+    n = sum(counts.values())
+    assert n == len(bylines.questions_all()) and counts["wrong"] == 0 and counts["right"] >= 0.95 * n
