@@ -44,6 +44,28 @@ class Evidence:
         return self.query if self.query != self.question else None
 
 
+def same_sentence_with_a_next(ev: Evidence, c: Candidate) -> Candidate:
+    """``c``, or the same sentence of the same article in another retrieved passage where it is
+    not the last one. Passages overlap by a sentence, so the sentence that closes one passage opens
+    the next; read in the first, the sentence that carries on its fact ("The agreement … is
+    understood to involve …") looks like it is not there."""
+    own = ev.passages[c.passage_index].chunk
+    if next_sentence(own.text, c) is not None:
+        return c
+    where = (own.source, own.start + c.start, own.start + c.end)
+    for i, p in enumerate(ev.passages):
+        ch = p.chunk
+        if i == c.passage_index or ch.source != own.source or not ch.start <= where[1] < where[2] <= ch.end:
+            continue
+        moved = dataclasses.replace(c, passage_index=i, start=where[1] - ch.start, end=where[2] - ch.start)
+        if moved.span is not None:
+            shift = own.start - ch.start
+            moved.span = (moved.span[0] + shift, moved.span[1] + shift)
+        if next_sentence(ch.text, moved) is not None:
+            return moved
+    return c
+
+
 def citation(n: int, p: Passage) -> Citation:
     c = p.chunk
     return Citation(
@@ -117,9 +139,10 @@ class AnswerBuilder:
         short = self.short_answer(ev)
         chosen = [best]
         if short is None:
+            best = same_sentence_with_a_next(ev, best)
             follow = next_sentence(ev.passages[best.passage_index].chunk.text, best)
             if follow is not None and continues(best.text, follow.text):
-                chosen.append(follow)
+                chosen = [best, follow]
         cites = CitationList()
         sentences = []
         for c in chosen:

@@ -34,7 +34,9 @@ from rag.types import Chunk
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-CHUNKER_VERSION = 2  # bump when cleaning or chunking changes their output for the same files and settings
+CHUNKER_VERSION = (
+    3  # bump when cleaning or chunking changes their output (text, title, author, date) for the same files
+)
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "faiss.index")
 
 

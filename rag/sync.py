@@ -182,6 +182,11 @@ def open_live(store: IndexStore, existing: Index | None, report: BuildReport) ->
         return current, broken
 
 
+def _vectors_still_valid(old: dict, new: dict) -> bool:
+    """Only the cleaning/chunking version differs: a passage of the same text has the same vector."""
+    return {k: v for k, v in old.items() if k != "chunker"} == {k: v for k, v in new.items() if k != "chunker"}
+
+
 def plan_sync(
     docs_dir: Path,
     current: Index | None,
@@ -192,10 +197,19 @@ def plan_sync(
 ) -> SyncPlan:
     """Hash every article and compare with the live manifest: unchanged ones are reused as they
     are, new and changed ones become ``Pending``."""
+    remake_all = False
     if current is not None and current.manifest.get("settings") != signature:
-        report.rebuilt_reason = "settings or embedder changed"
-        log.warning("index settings changed; rebuilding the index")
-        current = None
+        if _vectors_still_valid(current.manifest.get("settings") or {}, signature):
+            # Cleaning or chunking changed: every article is cleaned and chunked again, but a
+            # passage whose text is the same keeps its vector (ids hash the text), so an upgrade
+            # re-embeds only what the new version cut differently.
+            report.rebuilt_reason = "cleaning or chunking changed; passages re-made, unchanged ones not re-embedded"
+            log.warning("cleaning or chunking changed; re-making the passages of every article")
+            remake_all = True
+        else:
+            report.rebuilt_reason = "settings or embedder changed"
+            log.warning("index settings changed; rebuilding the index")
+            current = None
     plan = SyncPlan(current, broken, signature)
     old_docs: dict[str, dict] = current.manifest["docs"] if current is not None else {}
     old_ids: dict[str, set[str]] = {}
@@ -211,7 +225,7 @@ def plan_sync(
             report.skipped.append(str(e))
             continue
         plan.order.append(source)
-        if source in old_docs and old_docs[source]["hash"] == digest:
+        if source in old_docs and old_docs[source]["hash"] == digest and not remake_all:
             plan.unchanged[source] = old_docs[source]
             report.unchanged.append(source)
         else:

@@ -82,3 +82,24 @@ def test_quote_window_keeps_the_span_and_stays_short() -> None:
     assert lo <= a and a + len("15 percent") <= hi
     assert len(sentence[lo:hi].split()) <= 16
     assert quote_window("Short sentence with 15 percent.", 20, 30, 16) == (0, 31)
+
+
+def test_a_sentence_closing_one_passage_is_quoted_with_its_sequel_from_the_overlapping_one() -> None:
+    s1 = "Officials signed a minerals pact on Monday during the visit."
+    s2 = "The minerals pact is a prime example of the new approach."
+    s3 = "The pact is understood to involve joint research into extraction."
+    article = f"{s1} {s2} {s3}"
+    a_end = len(s1) + 1 + len(s2)
+    b_start = len(s1) + 1
+    first = Passage(Chunk("a", "x.txt", "T", article[:a_end], 0, a_end), 0.9)  # s2 closes it
+    second = Passage(Chunk("b", "x.txt", "T", article[b_start:], b_start, len(article)), 0.5)  # s2 opens it
+    best = Candidate(0, b_start, a_end, s2, p=0.9)
+    ev = Evidence("What is the minerals pact understood to involve?", "q", [first, second], [best])
+    ans = AnswerBuilder(float("inf"), 8, 16).extractive(ev)
+    assert [s.text for s in ans.sentences] == [s2, s3]
+    assert len(ans.citations) == 1 and ans.citations[0].chunk_id == "b"
+    assert ans.citations[0].highlights == [(0, len(s2)), (len(s2) + 1, len(s2) + 1 + len(s3))]
+    # Another article's passage never lends its sentences.
+    other = Passage(Chunk("c", "y.txt", "T", article[b_start:], b_start, len(article)), 0.5)
+    alone = AnswerBuilder(float("inf"), 8, 16).extractive(Evidence(ev.question, "q", [first, other], [best]))
+    assert [s.text for s in alone.sentences] == [s2]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.embedding import Embedder
-from rag.index import IndexStore, IndexWriteError
+from rag.index import CHUNKER_VERSION, IndexStore, IndexWriteError
 from rag.sync import sync_index
 from tests.conftest import SEEDS
 
@@ -71,6 +72,23 @@ def test_changed_settings_force_a_full_rebuild(docs: Path, tmp_path: Path, embed
     index, report = sync_index(docs, store, embedder, chunk_size=400)
     assert report.rebuilt_reason and report.n_embedded == len(index)
     assert index.manifest["settings"]["chunk_size"] == 400
+
+
+def test_new_cleaning_remakes_passages_but_reuses_the_vectors_of_unchanged_ones(
+    docs: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    store = IndexStore(tmp_path / "index")
+    index, _ = sync_index(docs, store, embedder)
+    manifest = json.loads((index.path / "manifest.json").read_text())
+    manifest["settings"]["chunker"] = CHUNKER_VERSION - 1  # as an older version of rag wrote it
+    (index.path / "manifest.json").write_text(json.dumps(manifest))
+    again, report = sync_index(docs, store, embedder)
+    assert report.rebuilt_reason and "re-made" in report.rebuilt_reason
+    assert report.n_embedded == 0 and report.reused == len(index) and len(report.changed) == len(manifest["docs"])
+    assert again.manifest["settings"]["chunker"] == CHUNKER_VERSION
+    assert np.array_equal(again.vectors, index.vectors)
+    _, report = sync_index(docs, store, embedder)
+    assert not report.wrote  # and then it is up to date
 
 
 def test_crash_between_write_and_rename_keeps_the_old_index(
