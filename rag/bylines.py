@@ -33,6 +33,9 @@ _AUTHOR = [
     re.compile(rf"\b{_ARTICLE}\b.{{0,80}}?\b(?:written|authored|penned|filed)\s+by\s+whom\b", re.IGNORECASE),
     re.compile(rf"\bwho\s+(?:was|is)\s+{_DET}{_ARTICLE}\s+(?:written|authored|penned|by)\b", re.IGNORECASE),
     re.compile(rf"\bwhose\s+(?:{_ARTICLE}|byline)\b", re.IGNORECASE),
+    re.compile(
+        r"^\W*who\s+(?:is|was)\s+(?:the|its)\s+(?:author|writer)\W*$", re.IGNORECASE
+    ),  # of the article talked about
 ]
 _DATE = [
     re.compile(

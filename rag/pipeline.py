@@ -35,7 +35,7 @@ from rag.questions import InvalidQuestion, check_history, check_question
 from rag.ranker import Ranker
 from rag.reader import Reader
 from rag.retrieval import Retriever
-from rag.rewriting import rewrite_followup
+from rag.rewriting import rewrite_followup, with_context
 from rag.scoring import Scorer, score_candidates
 from rag.settings import Settings, switched_off
 from rag.sync import preparer_for, sync_index
@@ -347,6 +347,12 @@ class Pipeline:
         ticket = self.generator.expect() if may_draft and self.generator is not None else None
         try:
             parts = self._parts(question)
+            if len(parts) == 1 and (field := metadata_field(question)) is not None:
+                with self._lock:
+                    answer = self._about_article(question, field, history, top_k, exclude)
+                answer.timings = {"total": time.perf_counter() - t0}
+                yield answer
+                return
             if len(parts) > 1:
                 with self._lock:
                     answer = self._multipart(question, parts, history, top_k, exclude)
@@ -359,10 +365,7 @@ class Pipeline:
                 ev = self.gather(question, history, top_k, exclude)
             t1 = time.perf_counter()
             timings = {"retrieve": t1 - t0}
-            if (field := metadata_field(question)) is not None:  # who wrote / when was published the article
-                match = match_article(topic_terms(ev.query), ev.passages, self.grounder.coverage)
-                answer = self.answers.metadata(ev, field, match)
-            elif ev.support < self.refuse_below:
+            if ev.support < self.refuse_below:
                 answer = self.answers.abstain(ev)
             elif self.generator is None:
                 answer = self.answers.extractive(ev)
@@ -427,14 +430,30 @@ class Pipeline:
         answers = []
         turns = list(history or [])
         for part in parts:
-            ev = self.gather(part, turns or None, top_k, exclude)
-            a = self.answers.abstain(ev) if ev.support < self.refuse_below else self.answers.extractive(ev)
-            a.support = ev.support
-            a.best_sentence = ev.candidates[0].text if ev.candidates else ""
+            if (field := metadata_field(part)) is not None:
+                a = self._about_article(part, field, turns or None, top_k, exclude)
+            else:
+                ev = self.gather(part, turns or None, top_k, exclude)
+                a = self.answers.abstain(ev) if ev.support < self.refuse_below else self.answers.extractive(ev)
+                a.support = ev.support
+                a.best_sentence = ev.candidates[0].text if ev.candidates else ""
             answers.append(a)
             said = a.sentences[0].text if a.sentences else ""
             turns += [{"role": "user", "content": part}, {"role": "assistant", "content": said}]
         return merge_parts(question, answers)
+
+    # --- questions about an article itself ------------------------------------------------
+    def _about_article(
+        self, question: str, field: str, history: list[dict] | None, top_k: int | None, exclude: set[str] | None
+    ) -> Answer:
+        """Who wrote / when was published the article the question names: its byline or date.
+        "Who is the author?" names none; then the conversation so far says which article."""
+        query = rewrite_followup(question, history)
+        if not topic_terms(query):
+            query = with_context(question, history)
+        passages = self.retriever.retrieve(query, top_k or self.settings.top_k, exclude=exclude)
+        ev = Evidence(question, query, passages, [])
+        return self.answers.metadata(ev, field, match_article(topic_terms(query), passages, self.grounder.coverage))
 
     # --- drafting --------------------------------------------------------------------------
     def _prompt(self, ev: Evidence) -> list[dict]:

@@ -39,6 +39,13 @@ def rewrite_followup(question: str, history: list[dict] | None) -> str:
     """The question itself, or with the previous turn's words appended as context."""
     if not is_followup(question, history):
         return question
+    return with_context(question, history)
+
+
+def with_context(question: str, history: list[dict] | None) -> str:
+    """The question with the previous turn's words appended (unchanged without a previous turn)."""
+    if not last_turn(history, "user"):
+        return question
     prev_q = last_turn(history, "user")[:MAX_CONTEXT_CHARS]
     prev_a = MARKER.sub("", last_turn(history, "assistant"))[:MAX_CONTEXT_CHARS]
     context = " ".join(x for x in (prev_q, prev_a) if x)

@@ -29,6 +29,8 @@ EXPECTED = json.loads((MESSY / "expected.json").read_text())
         ("Who is the author of this piece?", "author"),
         ("Whose byline is on the story about the reef survey?", "author"),
         ("The op-ed on tariffs was written by whom?", "author"),
+        ("Who is the author?", "author"),
+        ("Who is the author of the treaty?", None),
         ("When was the article on the census published?", "date"),
         ("What is the publication date of the column about rail fares?", "date"),
         ("When did the story about the volcano come out?", "date"),
@@ -105,3 +107,21 @@ def test_cleaning_invents_no_date() -> None:
     assert PdfReader(MESSY / "wind-farm.pdf").metadata.get("/CreationDate")
     assert load_document(MESSY / "wind-farm.pdf", "wind-farm.pdf").date == ""
     assert load_document(MESSY / "chip-factory.html", "chip-factory.html").date == EXPECTED["chip-factory.html"]["date"]
+
+
+def test_who_is_the_author_follows_the_conversation(pipeline: Pipeline) -> None:
+    with_author = next(c for c in pipeline.index.chunks if c.author)
+    history = [
+        {"role": "user", "content": f"What is “{with_author.title}” about?"},
+        {"role": "assistant", "content": with_author.text[:200]},
+    ]
+    ans = pipeline.query("Who is the author?", history=history)
+    assert not ans.abstained and ans.short_answer == with_author.author
+    assert pipeline.query("Who is the author?").abstained  # no article named, no conversation
+
+
+def test_a_two_part_question_answers_its_byline_part_from_the_byline(pipeline: Pipeline) -> None:
+    with_author = next(c for c in pipeline.index.chunks if c.author)
+    ans = pipeline.query(f"Who wrote the article “{with_author.title}”, and where is Kadena Air Base?")
+    assert len(ans.parts) == 2 and ans.parts[0].short_answer == with_author.author
+    assert ans.parts[0].sentences[0].kind == "metadata" and not ans.parts[1].abstained
