@@ -8,6 +8,11 @@
    on answerable questions stay within ``--max-false-refusals``; the short-answer threshold is
    the lowest reader span score (start + end logit) at which shown spans contain the gold answer at least
    ``--short-precision`` of the time.
+3. The answer-or-decline decision (``rag.scoring.Decision``): the best sentence's probability and
+   whether it names another entity where the question names one its passage lacks
+   (``rag.entity_conflict``), fitted on the fusion titles with entity-swapped questions among the
+   negatives; its threshold on the calibration titles at the same false-refusal rate.
+4. Unless ``--likelihood none``: the question-likelihood second stage (fusion / calibration).
 The result is written to ``rag/data/answer_scorer.json`` with these figures beside it.
 """
 
@@ -22,9 +27,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.entity_conflict import conflict_flags
 from rag.scoring import (
     FEATURES,
     SCORER_FILE,
+    Decision,
     Rerank,
     Scorer,
     candidate_features,
@@ -61,6 +68,7 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
             if pipe.ranker is not None:
                 rank_candidates(pipe.ranker, q, cands)
         x = candidate_features(cands, passages, q)
+        conflict = conflict_flags(q, [c.text for c in cands], [passages[c.passage_index].chunk.text for c in cands])
         y = np.array([case.answerable and contains_gold(c.text, case.q.answers) for c in cands], dtype=bool)
         span_hit = np.array([case.answerable and contains_gold(c.span_text, case.q.answers) for c in cands], dtype=bool)
         words = np.array([len(c.span_text.split()) for c in cands])
@@ -73,6 +81,7 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
                 "span_hit": span_hit,
                 "words": words,
                 "margin": margin,
+                "conflict": np.array(conflict, dtype=bool),
                 "question": q,
                 "sents": [c.text for c in cands],
             }
@@ -213,6 +222,50 @@ def fit_rerank(
     return chosen
 
 
+def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argparse.Namespace) -> Decision:
+    """Answer or decline from the best sentence's probability and its entity conflict: fitted on
+    the fusion titles (swapped-entity questions among the negatives), threshold on calibration at
+    the scorer's false-refusal rate."""
+    from sklearn.linear_model import LogisticRegression
+
+    def tops(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        p, c, y, kinds = [], [], [], []
+        for probs, r in zip(stage1_probabilities(scorer, rows), rows, strict=True):
+            i = int(np.argmax(probs)) if len(probs) else -1
+            p.append(float(probs[i]) if i >= 0 else 0.0)
+            c.append(bool(r["conflict"][i]) if i >= 0 else False)
+            y.append(r["kind"] == "answerable" and i >= 0 and bool(r["y"][i]))
+            kinds.append(r["kind"])
+        return np.array(p), np.array(c), np.array(y), kinds
+
+    p, c, y, _ = tops(fusion)
+    lr = LogisticRegression(C=a.c, max_iter=2000).fit(Decision.features(p, c), y)
+    decision = Decision(lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5)
+    p, c, _, kinds = tops(calib)
+    d = decision.probability(p, c)
+    answerable = np.sort(d[[k == "answerable" for k in kinds]])
+    k = int(np.floor(a.max_false_refusals * len(answerable)))
+    decision.refuse_below = float(max(answerable[min(k, len(answerable) - 1)] - 1e-9, 0.0))
+
+    def rate(kind: str, declined: np.ndarray) -> float:
+        xs = [bool(x) for x, kk in zip(declined, kinds, strict=True) if kk == kind]
+        return round(100 * sum(xs) / max(1, len(xs)), 1)
+
+    with_decision = d < decision.refuse_below
+    without = p < scorer.refuse_below
+    scorer.info["decision"] = {
+        "fitted_on": "fusion titles, with swapped-entity questions",
+        "rows": len(y),
+        "conflicts_among_answerable_tops": round(100 * float(np.mean(c[[kk == "answerable" for kk in kinds]])), 1),
+        **{
+            f"{name}_{kind}": rate(kind, declined)
+            for name, declined in (("declined", with_decision), ("before", without))
+            for kind in ("answerable", "other_title", "near_miss", "swapped")
+        },
+    }
+    return decision
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
@@ -237,18 +290,31 @@ def main() -> None:
     tag = "".join(
         "-" + Path(name).name for name in (a.reader, a.ranker) if name != "packaged" and not switched_off(name)
     )
-    cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}-text.json"
+    cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}-conflict.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
         fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
+        swapped = {part: _decode(saved[f"{part}_swapped"]) for part in ("fusion", "calibration")}
         max_short_words = saved["max_short_words"]
     else:
         pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader, ranker=a.ranker)
         fusion = gather_rows(pipe, make_cases(a.squad, "fusion", a.n))
         calib = gather_rows(pipe, make_cases(a.squad, "calibration", a.n))
+        # Entity-swapped questions: negatives of the answer-or-decline decision only.
+        swapped = {
+            part: gather_rows(pipe, [c for c in make_cases(a.squad, part, a.n, swapped=True) if c.kind == "swapped"])
+            for part in ("fusion", "calibration")
+        }
         max_short_words = pipe.settings.max_short_words
         cache.write_text(
-            json.dumps({"fusion": _encode(fusion), "calibration": _encode(calib), "max_short_words": max_short_words})
+            json.dumps(
+                {
+                    "fusion": _encode(fusion),
+                    "calibration": _encode(calib),
+                    **{f"{part}_swapped": _encode(rows) for part, rows in swapped.items()},
+                    "max_short_words": max_short_words,
+                }
+            )
         )
     x = np.concatenate([r["x"] for r in fusion if len(r["x"])])
     y = np.concatenate([r["y"] for r in fusion if len(r["x"])])
@@ -267,6 +333,7 @@ def main() -> None:
         "short_precision": a.short_precision,
         **chosen["calibration"],
     }
+    scorer.decision = fit_decision(scorer, fusion + swapped["fusion"], calib + swapped["calibration"], a)
     if not switched_off(a.likelihood):  # the short-answer threshold follows the answers the final stage gives
         scorer.short_above = fit_rerank(scorer, fusion, calib, a, max_short_words)["short_above"]
     scorer.save(a.out)

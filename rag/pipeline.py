@@ -26,6 +26,7 @@ from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
 from rag.bylines import match_article, metadata_field, topic_terms
 from rag.decompose import split_question
 from rag.embedding import Embedder, ModelLoadError
+from rag.entity_conflict import conflicts
 from rag.evidence import Grounder
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.index import BuildReport, Index, IndexStore, IndexWriteError
@@ -36,7 +37,7 @@ from rag.ranker import Ranker
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup, with_context
-from rag.scoring import Scorer, score_candidates
+from rag.scoring import Decision, Scorer, score_candidates
 from rag.settings import Settings, switched_off
 from rag.sync import preparer_for, sync_index
 from rag.types import Answer, Passage
@@ -215,6 +216,31 @@ class Pipeline:
         return self.scorer.refuse_below
 
     @property
+    def decision(self) -> Decision | None:
+        """The fitted answer-or-decline decision (probability and entity conflict), when it applies:
+        not with a refusal threshold set by hand, nor over the likelihood stage's probabilities
+        (it was fitted on the first stage's)."""
+        if self.settings.refuse_below is not None or self.scorer is None or self.scorer.decision is None:
+            return None
+        if self.scorer.rerank is not None and self.likelihood is not None:
+            return None
+        return self.scorer.decision
+
+    def declines(self, ev: Evidence) -> str | None:
+        """None to answer; else why not, for ``Answer.notes`` ("" when the support is simply too low)."""
+        decision = self.decision
+        if decision is None or not ev.candidates:
+            return "" if ev.support < self.refuse_below else None
+        best = ev.candidates[0]
+        found = conflicts(ev.question, best.text, ev.passages[best.passage_index].chunk.text)
+        if not decision.declines(ev.support, bool(found)):
+            return None
+        if found and not decision.declines(ev.support, False):
+            name, instead = found[0]
+            return f"declined: the passage never mentions {name}; its best sentence is about {instead[0]}"
+        return ""
+
+    @property
     def short_answer_above(self) -> float:
         if self.settings.short_answer_above is not None:
             return self.settings.short_answer_above
@@ -365,8 +391,9 @@ class Pipeline:
                 ev = self.gather(question, history, top_k, exclude)
             t1 = time.perf_counter()
             timings = {"retrieve": t1 - t0}
-            if ev.support < self.refuse_below:
+            if (why := self.declines(ev)) is not None:
                 answer = self.answers.abstain(ev)
+                answer.notes += [why] if why else []
             elif self.generator is None:
                 answer = self.answers.extractive(ev)
             elif self.draft_policy == "no-short-answer" and self.answers.short_answer(ev) is not None:
@@ -434,7 +461,7 @@ class Pipeline:
                 a = self._about_article(part, field, turns or None, top_k, exclude)
             else:
                 ev = self.gather(part, turns or None, top_k, exclude)
-                a = self.answers.abstain(ev) if ev.support < self.refuse_below else self.answers.extractive(ev)
+                a = self.answers.abstain(ev) if self.declines(ev) is not None else self.answers.extractive(ev)
                 a.support = ev.support
                 a.best_sentence = ev.candidates[0].text if ev.candidates else ""
             answers.append(a)

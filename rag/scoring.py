@@ -79,6 +79,32 @@ class Rerank:
 
 
 @dataclass
+class Decision:
+    """Answer or decline, from the best sentence's first-stage probability and whether it names
+    another entity where the question names one the passage lacks (``rag.entity_conflict``):
+    a logistic regression over (log-odds, conflict, log-odds x conflict), fitted on the fusion
+    titles with entity-swapped questions among the negatives; its threshold chosen on the
+    calibration titles at the same false-refusal rate as the scorer's own."""
+
+    weights: list[float]
+    bias: float
+    refuse_below: float
+
+    @staticmethod
+    def features(p: np.ndarray, conflict: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+        lo, c = np.log(p / (1 - p)), np.asarray(conflict, dtype=np.float64)
+        return np.column_stack([lo, c, lo * c])
+
+    def probability(self, p: np.ndarray, conflict: np.ndarray) -> np.ndarray:
+        z = Decision.features(p, conflict) @ np.asarray(self.weights) + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def declines(self, p: float, conflict: bool) -> bool:
+        return bool(self.probability(np.array([p]), np.array([conflict]))[0] < self.refuse_below)
+
+
+@dataclass
 class Scorer:
     """Standardize, then a logistic regression; thresholds live beside the weights."""
 
@@ -91,6 +117,7 @@ class Scorer:
     short_above: float = 0.5  # show the reader's span as the short answer at this span score or above
     info: dict = field(default_factory=dict)
     rerank: Rerank | None = None  # the question-likelihood stage, when fitted
+    decision: Decision | None = None  # answer or decline, with entity conflicts; when fitted
 
     @property
     def uses_types(self) -> bool:
@@ -117,6 +144,7 @@ class Scorer:
             "short_above": self.short_above,
             "info": self.info,
             **({"rerank": self.rerank.__dict__} if self.rerank is not None else {}),
+            **({"decision": self.decision.__dict__} if self.decision is not None else {}),
         }
 
     def save(self, path: Path = SCORER_FILE) -> None:
@@ -141,6 +169,7 @@ class Scorer:
             d["short_above"],
             d.get("info", {}),
             Rerank(**d["rerank"]) if d.get("rerank") else None,
+            Decision(**d["decision"]) if d.get("decision") else None,
         )
 
 

@@ -73,7 +73,8 @@ def open_pipeline(squad: Path, work_dir: Path, show_progress: bool = False, **ov
 
 def make_cases(squad: Path, part: str, n: int, seed: int = 0, swapped: bool = False) -> list[Case]:
     """``n`` questions of each kind from one part of the split (all when ``n`` is 0); the
-    swapped-entity kind only when asked for (it is reported, not fitted on)."""
+    swapped-entity kind only when asked for (reported on the test titles; on the fusion and
+    calibration titles, negatives of the answer-or-decline decision, ``rag.fit_scorer``)."""
     titles = load_squad(squad)
     split = load_split()
     indexed = list(iter_part(titles, split, part, "indexed"))

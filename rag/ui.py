@@ -104,7 +104,7 @@ def answer_markdown(ans: Answer) -> str:
         legend.append("❝ quoted word for word from the cited passages")
     if "metadata" in kinds:
         legend.append("ⓘ from the article's byline or date line, which cleaning keeps apart from its text")
-    if ans.notes:
+    if ans.notes and ans.draft is not None:
         legend.append(f"{len(ans.notes)} change(s) to the draft — see Sources")
     return body + ('<br><span class="kind">' + " · ".join(legend) + "</span>" if legend else "")
 
@@ -181,7 +181,7 @@ def sources_html(ans: Answer | None) -> str:
     if ans.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in ans.notes)
         blocks.append(
-            f'<details><summary class="src-meta">How the draft was checked ({len(ans.notes)})</summary><ul>{items}</ul></details>'
+            f'<details><summary class="src-meta">How this answer was made ({len(ans.notes)})</summary><ul>{items}</ul></details>'
         )
     return "".join(blocks)
 

@@ -1,0 +1,99 @@
+"""Entity conflicts (rag/entity_conflict.py) on spaCy's real parse, and the fitted answer-or-decline
+decision that uses them (rag.scoring.Decision) in a real pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.embedding import Embedder
+from rag.entity_conflict import conflict_flags, conflicts, same_name
+from rag.pipeline import Components, Pipeline
+from rag.scoring import Scorer
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("U.S.", "the United States", True),  # initials
+        ("the European Union", "EU", True),
+        ("Trump", "Donald Trump", True),  # a shared word
+        ("Japan's", "Japan", True),  # possessive
+        ("Norway", "Iceland", False),
+        ("Barack Obama", "Joe Biden", False),
+        ("U.S.", "UK", False),
+    ],
+)
+def test_names_are_compared_the_way_news_writes_them(a: str, b: str, same: bool) -> None:
+    assert same_name(a, b) is same
+
+
+SENTENCE = "Norway raised its cod quota by 12 percent this year, the fisheries ministry said."
+
+
+def test_a_sentence_about_another_country_conflicts_with_the_one_asked_about() -> None:
+    found = conflicts("By how much did Iceland raise its cod quota?", SENTENCE, SENTENCE)
+    assert found and found[0][0] == "Iceland" and "Norway" in found[0][1]
+
+
+def test_no_conflict_when_the_passage_names_what_is_asked_or_nothing_is_named() -> None:
+    passage = SENTENCE + " Iceland kept its quota unchanged."
+    assert conflicts("By how much did Iceland raise its cod quota?", SENTENCE, passage) == []
+    assert conflicts("By how much did Norway raise its cod quota?", SENTENCE, SENTENCE) == []
+    assert conflicts("By how much was the cod quota raised?", SENTENCE, SENTENCE) == []
+    # Another kind of name in the sentence is no substitute (a person for a country).
+    assert conflicts("What did Iceland decide?", "Jonas Berg said the quota rose.", "Jonas Berg said it.") == []
+
+
+def test_flags_for_many_sentences_agree_with_one_at_a_time() -> None:
+    q = "By how much did Iceland raise its cod quota?"
+    sents = [SENTENCE, "The fisheries ministry spoke on Monday.", SENTENCE]
+    passages = [SENTENCE, SENTENCE, SENTENCE + " Iceland did not."]
+    assert conflict_flags(q, sents, passages) == [
+        bool(conflicts(q, s, p)) for s, p in zip(sents, passages, strict=True)
+    ]
+    assert conflict_flags(q, sents, passages) == [True, False, False]
+
+
+def test_the_packaged_decision_weighs_a_conflict_against_the_answer() -> None:
+    d = Scorer.load().decision
+    assert d is not None and Scorer.load().info["decision"]["fitted_on"].startswith("fusion titles")
+    p = np.linspace(0.05, 0.95, 19)
+    with_conflict, without = d.probability(p, np.ones_like(p)), d.probability(p, np.zeros_like(p))
+    assert np.all(with_conflict < without)  # a conflict always counts against answering
+    assert np.all(np.diff(without) > 0)  # and without one, more probable answers more
+
+
+@pytest.fixture(scope="module")
+def fisheries(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
+    docs = tmp_path_factory.mktemp("fish")
+    (docs / "quota.txt").write_text(
+        "Cod quota raised\n\n"
+        + SENTENCE
+        + " The increase follows a survey that found more young cod in the Barents Sea than in any year"
+        " since 2010. Fishing crews in the north welcomed the decision, while processors warned that"
+        " prices could fall.\n"
+    )
+    pipe = Pipeline(
+        docs_dir=docs, index_dir=tmp_path_factory.mktemp("index"), generator="none",
+        components=Components(embedder=embedder),
+    )  # fmt: skip
+    pipe.sync()
+    return pipe
+
+
+def test_a_question_about_someone_else_is_declined_with_the_reason(fisheries: Pipeline) -> None:
+    right = fisheries.query("By how much did Norway raise its cod quota?")
+    assert not right.abstained and "12 percent" in right.text
+    other = fisheries.query("By how much did Sweden raise its cod quota?")
+    assert other.abstained
+    assert any("Sweden" in n and "Norway" in n for n in other.notes)
+
+
+def test_a_refusal_threshold_set_by_hand_turns_the_decision_off(fisheries: Pipeline, embedder: Embedder) -> None:
+    pipe = Pipeline(
+        docs_dir=fisheries.settings.docs_dir, index_dir=fisheries.settings.index_dir, generator="none",
+        refuse_below=0.0, components=Components(embedder=embedder),
+    )  # fmt: skip
+    assert pipe.decision is None and fisheries.decision is not None
+    assert not pipe.query("By how much did Sweden raise its cod quota?").abstained
