@@ -103,7 +103,7 @@ def answer_markdown(ans: Answer) -> str:
     if "quoted" in kinds:
         legend.append("❝ quoted word for word from the cited passages")
     if "metadata" in kinds:
-        legend.append("ⓘ from the article's byline or date line, which cleaning keeps apart from its text")
+        legend.append("from the article's byline or date line, which cleaning keeps apart from its text")
     if ans.notes and ans.draft is not None:
         legend.append(f"{len(ans.notes)} change(s) to the draft — see Sources")
     return body + ('<br><span class="kind">' + " · ".join(legend) + "</span>" if legend else "")
