@@ -52,12 +52,12 @@ def same_sentence_with_a_next(ev: Evidence, c: Candidate) -> Candidate:
     own = ev.passages[c.passage_index].chunk
     if next_sentence(own.text, c) is not None:
         return c
-    where = (own.source, own.start + c.start, own.start + c.end)
+    start, end = own.start + c.start, own.start + c.end  # in the article
     for i, p in enumerate(ev.passages):
         ch = p.chunk
-        if i == c.passage_index or ch.source != own.source or not ch.start <= where[1] < where[2] <= ch.end:
+        if i == c.passage_index or ch.source != own.source or not ch.start <= start < end <= ch.end:
             continue
-        moved = dataclasses.replace(c, passage_index=i, start=where[1] - ch.start, end=where[2] - ch.start)
+        moved = dataclasses.replace(c, passage_index=i, start=start - ch.start, end=end - ch.start)
         if moved.span is not None:
             shift = own.start - ch.start
             moved.span = (moved.span[0] + shift, moved.span[1] + shift)

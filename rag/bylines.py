@@ -80,10 +80,6 @@ class ArticleMatch:
     coverage: float  # IDF-weighted share of the topic words its title and passages hold
 
     @property
-    def source(self) -> str:
-        return self.passages[0].chunk.source
-
-    @property
     def title(self) -> str:
         return self.passages[0].chunk.title
 

@@ -211,18 +211,20 @@ class Pipeline:
             return self.settings.refuse_below
         if self.scorer is None:
             return self.settings.min_support
-        if self.scorer.rerank is not None and self.likelihood is not None:
-            return self.scorer.rerank.refuse_below
-        return self.scorer.refuse_below
+        rerank = self.scorer.rerank
+        return rerank.refuse_below if rerank is not None and self._reranks else self.scorer.refuse_below
+
+    @property
+    def _reranks(self) -> bool:
+        """Does the likelihood second stage re-score the candidates (scorer has it, model is on)?"""
+        return self.scorer is not None and self.scorer.rerank is not None and self.likelihood is not None
 
     @property
     def decision(self) -> Decision | None:
         """The fitted answer-or-decline decision (probability and entity conflict), when it applies:
         not with a refusal threshold set by hand, nor over the likelihood stage's probabilities
         (it was fitted on the first stage's)."""
-        if self.settings.refuse_below is not None or self.scorer is None or self.scorer.decision is None:
-            return None
-        if self.scorer.rerank is not None and self.likelihood is not None:
+        if self.settings.refuse_below is not None or self.scorer is None or self._reranks:
             return None
         return self.scorer.decision
 
@@ -231,14 +233,16 @@ class Pipeline:
         decision = self.decision
         if decision is None or not ev.candidates:
             return "" if ev.support < self.refuse_below else None
+        if decision.declines(ev.support, False):
+            return ""  # too little support, whatever the sentence is about
+        if not decision.declines(ev.support, True):
+            return None  # answered even if it were about someone else: no need to parse
         best = ev.candidates[0]
         found = conflicts(ev.question, best.text, ev.passages[best.passage_index].chunk.text)
-        if not decision.declines(ev.support, bool(found)):
+        if not found:
             return None
-        if found and not decision.declines(ev.support, False):
-            name, instead = found[0]
-            return f"declined: the passage never mentions {name}; its best sentence is about {instead[0]}"
-        return ""
+        name, instead = found[0]
+        return f"declined: the passage never mentions {name}; its best sentence is about {instead[0]}"
 
     @property
     def short_answer_above(self) -> float:
@@ -377,6 +381,8 @@ class Pipeline:
                 with self._lock:
                     answer = self._about_article(question, field, history, top_k, exclude)
                 answer.timings = {"total": time.perf_counter() - t0}
+                if ticket is not None:
+                    ticket.release()
                 yield answer
                 return
             if len(parts) > 1:

@@ -48,14 +48,15 @@ def seeds_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dst
 
 
+def synced_pipeline(docs: Path, index_dir: Path, embedder: Embedder) -> Pipeline:
+    """An extractive pipeline over ``docs`` with its own, freshly built index, sharing one loaded
+    embedder across fixtures."""
+    pipe = Pipeline(docs_dir=docs, index_dir=index_dir, generator="none", components=Components(embedder=embedder))
+    pipe.sync()
+    return pipe
+
+
 @pytest.fixture(scope="session")
 def pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
     """An extractive pipeline over the seeds, with its own index folder."""
-    pipe = Pipeline(
-        docs_dir=seeds_copy,
-        index_dir=tmp_path_factory.mktemp("index"),
-        generator="none",
-        components=Components(embedder=embedder),
-    )  # one loaded model across fixtures
-    pipe.sync()
-    return pipe
+    return synced_pipeline(seeds_copy, tmp_path_factory.mktemp("index"), embedder)

@@ -14,8 +14,9 @@ from pypdf import PdfReader
 from rag.bylines import metadata_field, topic_terms
 from rag.embedding import Embedder
 from rag.loading import load_document
-from rag.pipeline import Components, Pipeline
+from rag.pipeline import Pipeline
 from rag.ui import answer_markdown
+from tests.conftest import synced_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSY = ROOT / "benchmarks" / "data" / "messy"
@@ -81,12 +82,7 @@ def messy_pipeline(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder)
     docs = tmp_path_factory.mktemp("messy")
     for name in ("chip-factory.html", "ferry.html", "port-strike.txt", "wind-farm.pdf"):
         shutil.copy(MESSY / name, docs / name)
-    pipe = Pipeline(
-        docs_dir=docs, index_dir=tmp_path_factory.mktemp("index"), generator="none",
-        components=Components(embedder=embedder),
-    )  # fmt: skip
-    pipe.sync()
-    return pipe
+    return synced_pipeline(docs, tmp_path_factory.mktemp("index"), embedder)
 
 
 def test_publication_date_is_answered_from_the_page_and_never_guessed(messy_pipeline: Pipeline) -> None:

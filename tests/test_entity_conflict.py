@@ -10,6 +10,7 @@ from rag.embedding import Embedder
 from rag.entity_conflict import conflict_flags, conflicts, same_name
 from rag.pipeline import Components, Pipeline
 from rag.scoring import Scorer
+from tests.conftest import synced_pipeline
 
 
 @pytest.mark.parametrize(
@@ -74,12 +75,7 @@ def fisheries(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> P
         " since 2010. Fishing crews in the north welcomed the decision, while processors warned that"
         " prices could fall.\n"
     )
-    pipe = Pipeline(
-        docs_dir=docs, index_dir=tmp_path_factory.mktemp("index"), generator="none",
-        components=Components(embedder=embedder),
-    )  # fmt: skip
-    pipe.sync()
-    return pipe
+    return synced_pipeline(docs, tmp_path_factory.mktemp("index"), embedder)
 
 
 def test_a_question_about_someone_else_is_declined_with_the_reason(fisheries: Pipeline) -> None:
