@@ -30,16 +30,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-QUESTION = "How many Tomahawk cruise missiles is Japan acquiring?"
+QUESTION = "By how much has defense spending in the Indo-Pacific risen?"
 BUILT_IN = [
-    "How much U.S. debt does Japan hold?",
-    "Which air base in Okinawa is mentioned?",
-    "What did Trump suggest if Japan didn't pay more for defense?",
-    "Who is quoted from the Tokyo Institute of Technology?",
-    "How many Tomahawk missiles is Japan acquiring?",
-    "What tariff has the U.S. imposed on Japan?",
+    "By how much has defense spending in the Indo-Pacific risen?",
+    "When did Trump leave Japan?",
+    "What has Japan supplied to the Philippines?",
+    "In what year was the Treaty of San Francisco signed?",
+    "Which missiles is Japan easing export restrictions on?",
+    "Where did the leaders of Japan, the Philippines and the U.S. meet in April 2024?",
     "What is the boiling point of mercury?",
-    "Where was the trilateral summit of China, Japan and South Korea held?",
+    "How long had Takaichi been in office when she met Trump?",
 ]
 
 # The child answers one question, reports, and leaves without the interpreter's slow teardown.

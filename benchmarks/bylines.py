@@ -42,7 +42,7 @@ ELSEWHERE = (
     "the University of Chicago",
     "European Union law",
     "civil disobedience",
-    "Kadena Air Base in Okinawa",
+    "the Treaty of San Francisco",
 )
 
 

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTION = "Which Japanese prime minister made a state visit to the White House?"
+QUESTION = "When did Trump leave Japan?"
 
 
 def ask(env: dict[str, str], *flags: str) -> dict:

@@ -29,12 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OPENERS = [
     ("Which professor at Wased University is quoted?", "What does he argue?"),
-    ("How many Tomahawk missiles is Japan acquiring?", "And which other missiles are mentioned?"),
-    ("How much U.S. debt does Japan hold?", "When was that figure reported?"),
-    ("Which air base in Okinawa is mentioned?", "What does it remind of?"),
-    ("What tariff has the U.S. imposed on Japan?", "How did Japan respond to it?"),
-    ("Who is quoted from the Tokyo Institute of Technology?", "What does he say about it?"),
-    ("Where was the trilateral summit of China, Japan and South Korea held?", "Who attended it?"),
+    ("What has Japan supplied to the Philippines?", "Who else is it working with?"),
+    ("By how much has defense spending in the Indo-Pacific risen?", "Who reported that figure?"),
+    ("In what year was the Treaty of San Francisco signed?", "What has the U.S. provided since then?"),
+    ("When did Trump leave Japan?", "What were the agreements he left with aimed at?"),
+    ("Where did the leaders of Japan, the Philippines and the U.S. meet in April 2024?", "What does it signify?"),
+    ("How long had Takaichi been in office when she met Trump?", "What did she prioritize?"),
     ("What is the boiling point of mercury?", "And of water?"),
 ]
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTION = "How many Tomahawk cruise missiles is Japan acquiring?"
+QUESTION = "By how much has defense spending in the Indo-Pacific risen?"
 
 
 def main() -> None:

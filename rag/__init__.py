@@ -1,7 +1,7 @@
 """rag: local, offline question answering over news articles, with cited and verified answers.
 
     import rag
-    ans = rag.query("How much U.S. debt does Japan hold?")
+    ans = rag.query("By how much has defense spending in the Indo-Pacific risen?")
     print(ans.text)
     for c in ans.citations:
         print(c.n, c.source, c.start, c.end)

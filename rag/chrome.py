@@ -125,7 +125,7 @@ def is_dateline(line: str) -> bool:
 
 
 def byline_author(line: str) -> str | None:
-    """The name in a byline ("by James Carter Senior News Editor" -> "James Carter"), else None."""
+    """The name in a byline ("by Jane Doe Senior News Editor" -> "Jane Doe"), else None."""
     m = _BYLINE.match(line.strip())
     if not m or len(_words(line)) > 14:
         return None

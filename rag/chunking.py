@@ -17,6 +17,9 @@ import blingfire
 from rag.types import Chunk, Document
 
 _LINE = re.compile(r"[^\n]+")
+# A full stop glued to the next sentence ("…towards its defence.According to…"), as scraped pages
+# often are: the sentence splitter sees one word there, so a quote would run on into the next fact.
+_GLUED_STOP = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
 _WORD_BREAK = re.compile(r"\s+")
 
 
@@ -50,7 +53,7 @@ def sentence_spans(text: str, max_len: int = 0) -> list[tuple[int, int]]:
         _, offsets = blingfire.text_to_sentences_and_offsets(body)
         if not offsets:
             offsets = [(0, len(body))]
-        for a, b in offsets:
+        for a, b in _unglue(body, offsets):
             a, b = line.start() + a, line.start() + b
             while a < b and text[a].isspace():
                 a += 1
@@ -63,6 +66,14 @@ def sentence_spans(text: str, max_len: int = 0) -> list[tuple[int, int]]:
             else:
                 spans.append((a, b))
     return spans
+
+
+def _unglue(body: str, offsets: list[tuple[int, int]]) -> Iterable[tuple[int, int]]:
+    for a, b in offsets:
+        for m in _GLUED_STOP.finditer(body, a, b):
+            yield a, m.start()
+            a = m.start()
+        yield a, b
 
 
 def chunk_document(doc: Document, size: int = 600, overlap: int = 1) -> list[Chunk]:

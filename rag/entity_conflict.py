@@ -1,6 +1,6 @@
-"""Does the best sentence answer about someone else? A question names an entity ("What share of
-its GDP does the United States spend …?"); the passage never mentions it, and the sentence names
-another entity of the same kind in its place ("Japan … 2% of its GDP"). The answer scorer, trained
+"""Does the best sentence answer about someone else? A question names an entity ("How many ships
+does Norway's navy have?"); the passage never mentions it, and the sentence names another entity
+of the same kind in its place ("Sweden's navy has 40 ships"). The answer scorer, trained
 on SQuAD where the asked-about entity is nearly always there, rates such a sentence as highly as
 the real answer; the same question about a neighbouring country, official or team is the near
 miss of a news archive on one subject.

@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXAMPLES = [
-    "How much U.S. debt does Japan hold?",
-    "Which air base in Okinawa is mentioned?",
-    "What did Trump and Takaichi pledge for Japan-U.S. relations?",
-    "How many Tomahawk cruise missiles is Japan acquiring?",
+    "By how much has defense spending in the Indo-Pacific risen?",
+    "When did Trump leave Japan?",
+    "What has Japan supplied to the Philippines?",
+    "In what year was the Treaty of San Francisco signed?",
 ]
 
 CSS = """

@@ -19,11 +19,14 @@ SQUAD = ROOT.parent / "shared" / "eval" / "external" / "squad-v1.1" / "dev-v1.1.
 needs_squad = pytest.mark.skipif(not SQUAD.is_file(), reason="SQuAD v1.1 dev is not beside the checkout")
 
 # Two sentences of the bundled articles, for tests that check drafts against a passage.
-DEBT = (
-    "Did You Know? Japan is the largest foreign holder of U.S. debt, possessing over $1.3 trillion in U.S. "
-    "Treasury securities as of September 2024, according to the U.S. Department of the Treasury."
+SPENDING = (
+    "According to a recent report by the Council on Foreign Relations, defense spending in the Indo-Pacific "
+    "region has risen by 18% in the last year, highlighting the growing need for security alliances."
 )
-MISSILES = "This includes Japan’s acquisition of 400 Tomahawk Cruise Missiles and easing export restrictions."
+TREATY = (
+    "Since the 1951 Treaty of San Francisco, the U.S. has provided a security umbrella for Japan, allowing it "
+    "to focus on economic development."
+)
 
 
 @pytest.fixture(scope="session")

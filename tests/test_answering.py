@@ -170,12 +170,12 @@ def test_indexed_squad_question_is_answered_from_its_paragraph(squad_pipe: tuple
 def test_short_answer_lies_inside_its_cited_sentence(pipeline: Pipeline) -> None:
     shown = 0
     for q in (
-        "How many Tomahawk missiles is Japan buying?",
-        "Which air base in Okinawa is mentioned?",
-        "Who is quoted on semiconductor cooperation?",
-        "What tariff did the United States put on Japanese goods?",
-        "Where was the trilateral summit held?",
-        "Which think tank published a report on semiconductors?",
+        "By how much has Indo-Pacific defense spending risen?",
+        "In what year was the Treaty of San Francisco signed?",
+        "When did Trump leave Japan?",
+        "What has Japan supplied to the Philippines?",
+        "Where did the leaders of Japan, the Philippines and the U.S. meet in April 2024?",
+        "Which professor at Wased University is quoted?",
     ):
         ans = pipeline.query(q)
         if ans.short_answer is None:

@@ -51,10 +51,10 @@ def test_api_returns_cited_json(server: dict) -> None:
     from gradio_client import Client
 
     client = Client(server["url"], verbose=False)
-    r = client.predict("How many Tomahawk cruise missiles is Japan acquiring?", None, api_name="/ask")
-    assert not r["abstained"] and "400" in r["text"]
+    r = client.predict("By how much has Indo-Pacific defense spending risen?", None, api_name="/ask")
+    assert not r["abstained"] and "18%" in r["text"]
     c = r["citations"][0]
-    assert c["source"] == "004_9ccf596f5a5ca5a0.txt" and c["end"] > c["start"] and "Tomahawk" in c["text"]
+    assert c["source"] == "002_ef4fb084e8f28a11.txt" and c["end"] > c["start"] and "18%" in c["text"]
     assert r["sentences"] and r["sentences"][0]["verified"]
     empty = client.predict("   ", None, api_name="/ask")
     assert "empty" in empty["error"]
@@ -147,11 +147,11 @@ def test_browser_answer_citation_and_highlight(server: dict, tmp_path: Path) -> 
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(server["url"])
-        _ask(page, "How much U.S. debt does Japan hold?")
+        _ask(page, "When did Trump leave Japan?")
         chip = page.locator("#chat a.cite").first
         assert chip.inner_text() == "[1]"
         mark = page.locator("#sources mark.support").first
-        assert "1.3 trillion" in mark.inner_text()
+        assert "October 29th" in mark.inner_text()
         assert "002_ef4fb084e8f28a11.txt" in page.locator("#sources").inner_text()
         chip.click()
         page.wait_for_function("location.hash === '#src-1'")
@@ -162,7 +162,7 @@ def test_browser_answer_citation_and_highlight(server: dict, tmp_path: Path) -> 
         assert page.locator("#chat .abstain-box").count() == 1
         assert "Closest passages" in page.locator("#sources").inner_text()
         # a pasted wall of text gets a visible reason, not a spinner or a traceback
-        page.locator("#question textarea").fill("Tomahawk " * 400)
+        page.locator("#question textarea").fill("Indo-Pacific " * 400)
         page.locator("#ask").click()
         page.wait_for_function(
             "document.querySelector('#chat').innerText.includes('the limit is 2,000')", timeout=30_000
@@ -234,23 +234,23 @@ def test_two_sessions_keep_their_own_history(server: dict) -> None:
         # both questions are asked before either answer arrives: the queue serves them in turn
         for page, q in (
             (a, "Which professor at Wased University is quoted?"),
-            (b, "How many Tomahawk missiles is Japan acquiring?"),
+            (b, "Which think tank reported on defense spending in the Indo-Pacific?"),
         ):
             page.locator("#question textarea").fill(q)
             page.locator("#ask").click()
         for page in (a, b):
             page.wait_for_function(f"{FINISHED} > 0", timeout=90_000)
         _ask(a, "What does he argue?")
-        _ask(b, "And which other missiles are mentioned?")
+        _ask(b, "By how much did it say spending rose?")
         src_a, src_b = a.locator("#sources").inner_text(), b.locator("#sources").inner_text()
         assert (
             "Searched for:" in src_a
             and "Wased" in src_a
-            and "Tomahawk" not in src_a.split("Searched for:")[1].split("\n")[0]
+            and "think tank" not in src_a.split("Searched for:")[1].split("\n")[0]
         )
         assert (
             "Searched for:" in src_b
-            and "Tomahawk" in src_b
+            and "think tank" in src_b.split("Searched for:")[1].split("\n")[0]
             and "Wased" not in src_b.split("Searched for:")[1].split("\n")[0]
         )
         browser.close()

@@ -68,3 +68,13 @@ def test_offsets_round_trip_on_arbitrary_text(parts: list[str], size: int, overl
     for c in chunk_document(doc, size, overlap):
         assert doc.text[c.start : c.end] == c.text
         assert c.text.strip() == c.text and c.text
+
+
+def test_a_full_stop_glued_to_the_next_sentence_still_ends_it() -> None:
+    text = "Costs fell for the navy.Officials said so. The U.S.Army and Ph.D.Students stay whole.\nA new line."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Costs fell for the navy.",
+        "Officials said so.",
+        "The U.S.Army and Ph.D.Students stay whole.",
+        "A new line.",
+    ]

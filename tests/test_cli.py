@@ -42,15 +42,15 @@ def test_index_then_ask(workdir: Path) -> None:
     assert (workdir / "index" / "CURRENT").is_file()
     out = rag(
         "ask",
-        "How many Tomahawk cruise missiles is Japan acquiring?",
+        "By how much has Indo-Pacific defense spending risen?",
         "--docs",
         str(workdir / "docs"),
         "--index",
         str(workdir / "index"),
     )
     assert out.returncode == 0, out.stderr
-    assert "400" in out.stdout and "Sources:" in out.stdout
-    assert "[1] 004_9ccf596f5a5ca5a0.txt" in out.stdout
+    assert "18%" in out.stdout and "Sources:" in out.stdout
+    assert "[1] 002_ef4fb084e8f28a11.txt" in out.stdout
     again = rag("index", "--docs", str(workdir / "docs"), "--index", str(workdir / "index"))
     assert "up to date" in again.stdout
 
@@ -60,12 +60,12 @@ def test_eval_writes_predictions_and_figures(workdir: Path) -> None:
     items = [
         {
             "id": "t1",
-            "question": "Which air base in Okinawa is mentioned?",
-            "answer": "Kadena",
+            "question": "In what year was the Treaty of San Francisco signed?",
+            "answer": "1951",
             "aliases": [],
-            "sources": ["001_0dc30543c454f561.txt"],
-            "type": "factoid",
-            "evidence": ["The steady rumble of logistical aircraft at Kadena Air Base in Okinawa"],
+            "sources": ["000_61f95b61063c0a65.txt"],
+            "type": "numeric",
+            "evidence": ["Since the 1951 Treaty of San Francisco, the U.S. has provided a security umbrella for Japan"],
         },
         {
             "id": "t2",
@@ -94,7 +94,7 @@ def test_eval_writes_predictions_and_figures(workdir: Path) -> None:
     assert summary["recall@5"] == 100.0 and summary["citation_hit"] == 100.0
     preds = [json.loads(line) for line in (workdir / "pred.jsonl").read_text().splitlines()]
     assert [p["id"] for p in preds] == ["t1", "t2"]
-    assert preds[0]["citations"][0]["source"] == "001_0dc30543c454f561.txt" and "[1]" not in preds[0]["answer"]
+    assert preds[0]["citations"][0]["source"] == "000_61f95b61063c0a65.txt" and "[1]" not in preds[0]["answer"]
 
 
 @pytest.mark.parametrize(

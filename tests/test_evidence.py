@@ -6,7 +6,7 @@ from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import Grounder, continues, is_heading, is_question, next_sentence
 from rag.types import Chunk, Passage
-from tests.conftest import DEBT, MISSILES
+from tests.conftest import SPENDING, TREATY
 
 
 def _passage(text: str) -> Passage:
@@ -34,14 +34,14 @@ def test_a_sentence_leaning_on_the_one_before_continues_it() -> None:
 
 
 def test_candidates_are_the_passage_sentences_with_exact_spans(embedder: Embedder) -> None:
-    text = "Japan Holds U.S. Debt\n" + DEBT + " " + MISSILES
+    text = "Indo-Pacific Defense Spending\n" + SPENDING + " " + TREATY
     g = Grounder(embedder)
-    cands = g.candidates("How much U.S. debt does Japan hold?", [_passage(text)])
+    cands = g.candidates("By how much has Indo-Pacific defense spending risen?", [_passage(text)])
     assert {(c.start, c.end) for c in cands} <= set(sentence_spans(text))
     assert all(text[c.start : c.end] == c.text for c in cands)
     # The headline is closest in meaning but holds no amount: the support score puts the fact first.
-    assert max(cands, key=lambda c: c.similarity).text == "Japan Holds U.S. Debt"
+    assert max(cands, key=lambda c: c.similarity).text == "Indo-Pacific Defense Spending"
     best = cands[0]
-    assert "1.3 trillion" in best.text and best.coverage > 0.5 and best.score > cands[1].score
+    assert "18%" in best.text and best.coverage > 0.5 and best.score > cands[1].score
     nxt = next_sentence(text, best)
-    assert nxt is not None and nxt.start >= best.end and "Tomahawk" in nxt.text
+    assert nxt is not None and nxt.start >= best.end and "1951" in nxt.text

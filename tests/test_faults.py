@@ -144,13 +144,13 @@ def test_read_only_index_folder_refuses_to_write_and_keeps_answering(docs: Path,
         assert "previous index is unchanged" in out.stderr
         asked = run(
             "ask",
-            "How many Tomahawk cruise missiles is Japan acquiring?",
+            "By how much has Indo-Pacific defense spending risen?",
             "--docs",
             str(docs),
             "--index",
             str(index_dir),
         )
-        assert asked.returncode == 0 and "400" in asked.stdout, asked.stderr
+        assert asked.returncode == 0 and "18%" in asked.stdout, asked.stderr
         assert "answering from the index as it is" in asked.stderr
     finally:
         for p in [index_dir, *index_dir.iterdir()]:
@@ -179,14 +179,14 @@ def test_full_disk_during_a_commit_keeps_the_previous_index(docs: Path, tmp_path
     # asking still works: the pipeline answers from the previous index and says why
     asked = rag_cli(
         "ask",
-        "How many Tomahawk cruise missiles is Japan acquiring?",
+        "By how much has Indo-Pacific defense spending risen?",
         "--docs",
         str(docs),
         "--index",
         str(index_dir),
         preexec=_limit_file_size,
     )
-    assert asked.returncode == 0 and "400" in asked.stdout, asked.stderr
+    assert asked.returncode == 0 and "18%" in asked.stdout, asked.stderr
     assert "answering from the index as it is" in asked.stderr
 
 
@@ -194,16 +194,13 @@ def test_deleted_article_disappears_from_answers(docs: Path, tmp_path: Path, emb
     pipe = Pipeline(
         docs_dir=docs, index_dir=tmp_path / "index", generator="none", components=Components(embedder=embedder)
     )
-    assert (
-        pipe.query("How many Tomahawk cruise missiles is Japan acquiring?").citations[0].source
-        == "004_9ccf596f5a5ca5a0.txt"
-    )
+    assert pipe.query("What has Japan supplied to the Philippines?").citations[0].source == "004_9ccf596f5a5ca5a0.txt"
     (docs / "004_9ccf596f5a5ca5a0.txt").unlink()
     report = pipe.sync()
     assert report.removed == ["004_9ccf596f5a5ca5a0.txt"]
-    ans = pipe.query("How many Tomahawk cruise missiles is Japan acquiring?")
+    ans = pipe.query("What has Japan supplied to the Philippines?")
     assert all(c.source != "004_9ccf596f5a5ca5a0.txt" for c in ans.citations)
-    assert "400 Tomahawk" not in ans.text
+    assert "radar" not in ans.text
 
 
 def test_pickle_free_formats_on_disk(docs: Path, tmp_path: Path, embedder: Embedder) -> None:

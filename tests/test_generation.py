@@ -36,10 +36,10 @@ def gen_pipeline(seeds_copy: Path, tmp_path_factory: pytest.TempPathFactory, emb
 def test_no_short_answer_policy_answers_short_factoids_without_a_draft(gen_pipeline: Pipeline) -> None:
     gen_pipeline.settings.draft_policy = "no-short-answer"
     try:
-        ans = gen_pipeline.query("How many Tomahawk cruise missiles is Japan acquiring?")
+        ans = gen_pipeline.query("By how much has Indo-Pacific defense spending risen?")
     finally:
         gen_pipeline.settings.draft_policy = "always"
-    assert ans.short_answer and "400" in ans.short_answer
+    assert ans.short_answer and "18%" in ans.short_answer
     assert ans.draft is None and any("extractively" in n for n in ans.notes)
 
 
@@ -79,9 +79,9 @@ def test_loading_beside_the_embedder_keeps_the_output_layer(gen_pipeline: Pipeli
 @pytest.mark.parametrize(
     "question",
     [
-        "Which Japanese prime minister made a state visit to meet Joe Biden at the White House?",
-        "How many Tomahawk cruise missiles will Japan acquire?",
-        "What has the U.S. proposed to turn AUKUS into?",
+        "What has the U.S. provided for Japan since the Treaty of San Francisco?",
+        "By how much has Indo-Pacific defense spending risen, according to the Council on Foreign Relations?",
+        "What has Japan supplied to the Philippines?",
         "Which professor at Wased University is quoted about Japan's strategic calculations?",
     ],
 )
@@ -102,9 +102,9 @@ def test_answers_only_state_what_their_citations_contain(gen_pipeline: Pipeline,
 def test_some_answers_are_generated_and_verified(gen_pipeline: Pipeline) -> None:
     kinds = set()
     for q in [
-        "Which Japanese prime minister made a state visit to meet Joe Biden at the White House?",
-        "What has the U.S. proposed to turn AUKUS into?",
-        "Which air base in Okinawa is a reminder of the U.S.-Japan relationship?",
+        "What has the U.S. provided for Japan since the Treaty of San Francisco?",
+        "What has Japan supplied to the Philippines?",
+        "What does the April 2024 summit of Japan, the Philippines and the U.S. signify?",
     ]:
         ans = gen_pipeline.query(q)
         assert ans.draft, "the model wrote a draft"
@@ -117,11 +117,11 @@ def _passage(text: str, source: str = "a.txt") -> Passage:
 
 
 def test_pipeline_repairs_a_hand_built_bad_draft(gen_pipeline: Pipeline) -> None:
-    ev = gen_pipeline.gather("How much U.S. Treasury debt does Japan hold?")
-    ans = gen_pipeline._verified(ev, "Japan holds 10.9% of the world's total U.S. debt [1].")
-    assert "10.9" not in ans.text and not ans.abstained
-    assert "1.3 trillion" in ans.text and ans.sentences[0].kind == "quoted"
-    assert any("10.9" in n for n in ans.notes)
+    ev = gen_pipeline.gather("By how much has Indo-Pacific defense spending risen?")
+    ans = gen_pipeline._verified(ev, "Indo-Pacific defense spending has risen by 23% in a year [1].")
+    assert "23" not in ans.text and not ans.abstained
+    assert "18%" in ans.text and ans.sentences[0].kind == "quoted"
+    assert any("23" in n for n in ans.notes)
 
 
 def test_unanswerable_question_abstains(gen_pipeline: Pipeline) -> None:
@@ -132,17 +132,17 @@ def test_unanswerable_question_abstains(gen_pipeline: Pipeline) -> None:
 
 def test_followup_is_rewritten_with_its_history(gen_pipeline: Pipeline) -> None:
     history = [
-        {"role": "user", "content": "Which missiles is Japan acquiring from the U.S.?"},
-        {"role": "assistant", "content": "400 Tomahawk Cruise Missiles [1]."},
+        {"role": "user", "content": "Which think tank reported on defense spending in the Indo-Pacific?"},
+        {"role": "assistant", "content": "The Council on Foreign Relations [1]."},
     ]
-    ans = gen_pipeline.query("And which missiles had their export rules eased?", history=history)
-    assert ans.rewritten_question and "Tomahawk" in ans.rewritten_question
-    assert not ans.abstained and "Patriot" in ans.text
-    assert ans.citations[0].source == "004_9ccf596f5a5ca5a0.txt"
+    ans = gen_pipeline.query("By how much did it say spending rose?", history=history)
+    assert ans.rewritten_question and "Council on Foreign Relations" in ans.rewritten_question
+    assert not ans.abstained and "18%" in ans.text
+    assert ans.citations[0].source == "002_ef4fb084e8f28a11.txt"
 
 
 def test_stream_ends_in_the_same_answer_as_query(gen_pipeline: Pipeline) -> None:
-    q = "Which Japanese prime minister made a state visit to meet Joe Biden at the White House?"
+    q = "What has the U.S. provided for Japan since the Treaty of San Francisco?"
     items = list(gen_pipeline.query_stream(q))
     final = items[-1]
     assert isinstance(final, Answer) and all(isinstance(x, str) for x in items[:-1])

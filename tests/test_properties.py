@@ -15,7 +15,7 @@ from rag.ui import _cite_links
 from rag.verification import split_draft
 from tests.conftest import SEEDS
 
-WORDS = ["Japan", "tariff", "alliance", "missiles", "summit", "trade", "Tokyo", "debt", "percent", "the", "of", "400"]
+WORDS = ["Japan", "tariff", "alliance", "missiles", "summit", "trade", "Tokyo", "debt", "percent", "the", "of", "18"]
 SEED_BYTES = [p.read_bytes() for p in sorted(SEEDS.glob("*.txt"))]
 
 

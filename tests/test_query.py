@@ -15,9 +15,9 @@ def _article(pipeline: Pipeline, source: str) -> str:
 
 
 def test_answer_cites_exact_spans_of_the_articles(pipeline: Pipeline) -> None:
-    ans = pipeline.query("How many Tomahawk missiles is Japan buying?")
+    ans = pipeline.query("By how much has Indo-Pacific defense spending risen?")
     assert not ans.abstained
-    assert "400" in ans.text
+    assert "18%" in ans.text
     markers = {int(m) for m in re.findall(r"\[(\d+)\]", ans.text)}
     assert markers and markers <= {c.n for c in ans.citations}
     for c in ans.citations:
@@ -57,8 +57,8 @@ def test_bad_questions_get_a_clear_error(pipeline: Pipeline, bad: object) -> Non
 
 def test_huge_question_is_refused_with_the_limit(pipeline: Pipeline) -> None:
     with pytest.raises(InvalidQuestion, match="359,999 characters long; the limit is 2,000"):
-        pipeline.query("Tomahawk missiles " * 20_000)
-    ok = pipeline.query("How many Tomahawk missiles is Japan buying? " + "Please answer. " * 100)  # 1,544 chars
+        pipeline.query("Indo-Pacific news " * 20_000)
+    ok = pipeline.query("By how much has Indo-Pacific defense spending risen? " + "Please answer. " * 100)
     assert ok.citations and not ok.abstained
 
 
@@ -69,15 +69,15 @@ def test_public_query_function_works_from_any_directory(tmp_path: Path, monkeypa
     monkeypatch.setenv("RAG_GENERATOR", "none")
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))  # keep the repo's index/ untouched
     monkeypatch.setattr(rag, "_default", None)
-    ans = rag.query("Which air base in Okinawa is mentioned?")
+    ans = rag.query("In what year was the Treaty of San Francisco signed?")
     assert isinstance(ans, rag.Answer) and not ans.abstained
-    assert "Kadena" in ans.text
+    assert "1951" in ans.text
     c = ans.citations[0]
     assert c.source.endswith(".txt") and c.title.strip() and len(c.chunk_id) == 16
     assert c.end > c.start and c.score > 0
-    again = rag.query("Which air base in Okinawa is mentioned?")
+    again = rag.query("In what year was the Treaty of San Francisco signed?")
     assert again.timings["total"] < ans.timings["total"]  # models and index were reused
-    streamed = list(rag.query_stream("Which air base in Okinawa is mentioned?"))
+    streamed = list(rag.query_stream("In what year was the Treaty of San Francisco signed?"))
     assert isinstance(streamed[-1], rag.Answer) and streamed[-1].text == ans.text
 
 
@@ -86,12 +86,14 @@ def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
 
     passages = pipeline.retriever.retrieve("Trump 2.0 US-Japan relations geopolitical risk and opportunity", 10)
     cit = next(citation(1, p) for p in passages if p.chunk.source == "003_7f0ce9717cede5be.txt")
-    assert cit.title == "Takaichi & Trump Call: Possible Friday Talks" and cit.author == "James Carter"
+    loaded = load_document(Path(pipeline.settings.docs_dir) / cit.source)
+    assert cit.title == loaded.title == "Takaichi & Trump Call: Possible Friday Talks"
+    assert cit.author and cit.author == loaded.author
     d = cit.to_dict()
-    assert d["author"] == "James Carter" and d["title"] == cit.title and "date" in d and d["pages"] is None
+    assert d["author"] == cit.author and d["title"] == cit.title and "date" in d and d["pages"] is None
     dated = next(
         citation(1, p)
-        for p in pipeline.retriever.retrieve("Kadena Air Base logistical aircraft", 10)
+        for p in pipeline.retriever.retrieve("logistical aircraft rumble reminder of the relationship", 10)
         if p.chunk.source == "001_0dc30543c454f561.txt"
     )
     assert dated.date == "2025-12-02"
@@ -103,8 +105,8 @@ def test_chat_shows_a_declined_answer_as_a_warning_from_its_fields(pipeline: Pip
     ans = pipeline.query("What is the boiling point of mercury in Kelvin?")
     shown = answer_markdown(ans)
     assert 'class="abstain-box"' in shown and ans.abstention in shown
-    answered = answer_markdown(pipeline.query("Which air base in Okinawa is mentioned?"))
-    assert "abstain-box" not in answered and "Kadena" in answered
+    answered = answer_markdown(pipeline.query("In what year was the Treaty of San Francisco signed?"))
+    assert "abstain-box" not in answered and "1951" in answered
 
 
 def test_components_passed_in_are_the_ones_that_answer(pipeline: Pipeline, embedder) -> None:

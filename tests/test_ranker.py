@@ -126,7 +126,7 @@ def test_a_scorer_that_fuses_a_ranker_needs_one(tmp_path: Path) -> None:
 
 def test_the_pipeline_fuses_the_rankers_logit(ranker_dir: Path, pipeline: Pipeline, tmp_path: Path) -> None:
     """With weight 0 the ranker is read but changes nothing; with weight w it adds w x its logit."""
-    question = "Where is Kadena Air Base?"
+    question = "What has Japan supplied to the Philippines?"
     plain = pipeline.gather(question)
     common = {
         "settings": pipeline.settings,

@@ -25,7 +25,7 @@ def test_right_article_in_top_3(pipeline: Pipeline, mode: str) -> None:
 
 
 def test_passages_carry_dense_and_lexical_evidence(pipeline: Pipeline) -> None:
-    passages = pipeline.retriever.retrieve("Tomahawk cruise missiles", 5)
+    passages = pipeline.retriever.retrieve("Patriot missiles export restrictions", 5)
     assert passages[0].chunk.source == "004_9ccf596f5a5ca5a0.txt"
     assert passages[0].lexical > 0 and 0 < passages[0].dense <= 1
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)

@@ -85,7 +85,7 @@ def test_index_and_answer_with_default_models_make_no_network_calls(
             "-m",
             "rag.cli",
             "ask",
-            "How many Tomahawk cruise missiles is Japan acquiring?",
+            "By how much has Indo-Pacific defense spending risen?",
             "--docs",
             str(docs),
             "--index",
@@ -100,7 +100,7 @@ def test_index_and_answer_with_default_models_make_no_network_calls(
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "400" in out.stdout
+    assert "18%" in out.stdout
     assert Path(guarded_env["RAG_NET_LOG"]).read_text() == ""
 
 
@@ -111,8 +111,10 @@ def test_server_listens_on_loopback_only_and_stays_offline(guarded_env: dict[str
         tmp_path, generator="packaged", extra_env={**guarded_env, "RAG_DRAFT_POLICY": "no-short-answer"}
     )
     try:
-        r = Client(url, verbose=False).predict("Which air base in Okinawa is mentioned?", None, api_name="/ask")
-        assert "Kadena" in r["text"]
+        r = Client(url, verbose=False).predict(
+            "In what year was the Treaty of San Francisco signed?", None, api_name="/ask"
+        )
+        assert "1951" in r["text"]
         port = int(url.rstrip("/").rsplit(":", 1)[1])
         import psutil
 

@@ -8,7 +8,7 @@ TABLE = """Intro line.
 | Area | Status | Next |
 |---|---|---|
 | Defense | Existing treaty | Joint exercises |
-| Trade | $185 billion (2023) | |
+| Trade | $97 billion (2023) | |
 After the table."""
 
 
@@ -16,7 +16,7 @@ def test_a_pipe_table_becomes_one_line_per_row_and_is_found_again() -> None:
     text, found = rewrite_pipe_tables(TABLE)
     lines = text.split("\n")
     assert lines[1] == "Defense — Status: Existing treaty; Next: Joint exercises"
-    assert lines[2] == "Trade — Status: $185 billion (2023)"
+    assert lines[2] == "Trade — Status: $97 billion (2023)"
     assert lines[0] == "Intro line." and lines[-1] == "After the table." and "|" not in text
     (table,) = locate_tables(text, found)
     assert table.header == ("Area", "Status", "Next")
