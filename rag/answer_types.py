@@ -63,6 +63,7 @@ class QuestionType:
     counted: str | None = None  # "how many X": X, lower-cased
 
 
+@lru_cache(maxsize=256)
 def question_type(question: str) -> QuestionType:
     doc = nlp()(question)
     toks = [t for t in doc]
@@ -112,6 +113,19 @@ def type_features(
                         counted = 1.0
         out.append((match, counted))
     return out
+
+
+# Quantities said in words rather than numbers ("only a few", "dozens of"): they answer "how many".
+VAGUE_COUNTS = frozenset({"few", "several", "dozens", "hundreds", "thousands", "millions", "billions", "couple"})
+
+
+def states_a_count(sentence: str) -> bool:
+    """Does ``sentence`` give any number or quantity (digits, number words, spaCy's number
+    entities, or a vague count such as "a few")?"""
+    if any(ch.isdigit() for ch in sentence):
+        return True
+    doc = nlp()(sentence)
+    return any(t.like_num or t.lower_ in VAGUE_COUNTS for t in doc) or any(e.label_ in NUMBER for e in doc.ents)
 
 
 def _same_noun(noun: str, words: set[str]) -> bool:

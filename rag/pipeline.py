@@ -22,6 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.answer_types import question_type, states_a_count
 from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
 from rag.bylines import match_article, metadata_field, topic_terms
 from rag.decompose import split_question
@@ -230,6 +231,8 @@ class Pipeline:
 
     def declines(self, ev: Evidence) -> str | None:
         """None to answer; else why not, for ``Answer.notes`` ("" when the support is simply too low)."""
+        if (why := self._no_count(ev)) is not None:
+            return why
         decision = self.decision
         if decision is None or not ev.candidates:
             return "" if ev.support < self.refuse_below else None
@@ -243,6 +246,19 @@ class Pipeline:
             return None
         name, instead = found[0]
         return f"declined: the passage never mentions {name}; its best sentence is about {instead[0]}"
+
+    def _no_count(self, ev: Evidence) -> str | None:
+        """ "How many X?" is answered by a number. When the best sentence holds none, it is about X
+        without counting it, and quoting it would pass for an answer. (On the SQuAD fusion and
+        calibration titles no right answer to a "how many" question lacked a number; README.)
+        Only on the reader path, where spaCy types questions; the support-score path has its own
+        type check."""
+        if self.scorer is None or not self.scorer.uses_types or not ev.candidates:
+            return None
+        counted = question_type(ev.question).counted
+        if counted is None or states_a_count(ev.candidates[0].text):
+            return None
+        return "declined: the question asks how many; the best sentence gives no number"
 
     @property
     def short_answer_above(self) -> float:

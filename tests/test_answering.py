@@ -75,6 +75,14 @@ def test_how_many_is_refused_when_the_only_number_is_an_article_number(tmp_path:
     assert not ok.abstained and "9" in ok.plain_text
 
 
+def test_how_many_is_refused_when_the_best_sentence_counts_nothing(pipeline: Pipeline) -> None:
+    """The sentence is about the radar systems the question asks about, but gives no number."""
+    ans = pipeline.query("How many radar systems did Japan give the Philippines?")
+    assert ans.abstained and any("how many" in n and "no number" in n for n in ans.notes), ans.text
+    counted = pipeline.query("How many years have passed since the Treaty of San Francisco was signed in 1951?")
+    assert all("no number" not in n for n in counted.notes)  # a sentence with a number is left to the score
+
+
 def test_default_policy_does_not_load_the_packaged_generator(tmp_path: Path) -> None:
     from rag.embedding import ModelLoadError
     from rag.generation import packaged_gguf
