@@ -393,21 +393,18 @@ class Pipeline:
         ticket = self.generator.expect() if may_draft and self.generator is not None else None
         try:
             parts = self._parts(question)
+            whole: Answer | None = None  # answered without a draft: from a byline, or part by part
             if len(parts) == 1 and (field := metadata_field(question)) is not None:
                 with self._lock:
-                    answer = self._about_article(question, field, history, top_k, exclude)
-                answer.timings = {"total": time.perf_counter() - t0}
-                if ticket is not None:
-                    ticket.release()
-                yield answer
-                return
-            if len(parts) > 1:
+                    whole = self._about_article(question, field, history, top_k, exclude)
+            elif len(parts) > 1:
                 with self._lock:
-                    answer = self._multipart(question, parts, history, top_k, exclude)
-                answer.timings = {"total": time.perf_counter() - t0}
+                    whole = self._multipart(question, parts, history, top_k, exclude)
+            if whole is not None:
+                whole.timings = {"total": time.perf_counter() - t0}
                 if ticket is not None:
                     ticket.release()
-                yield answer
+                yield whole
                 return
             with self._lock:  # the index may be swapped by an upload; the evidence is self-contained
                 ev = self.gather(question, history, top_k, exclude)
