@@ -2,12 +2,15 @@
 spaCy's English pipeline (named entities and the dependency parse), not by regexes.
 
 - The question's *wh-phrase* gives the expected entity labels: "how many X" → a number (CARDINAL,
-  QUANTITY, MONEY, PERCENT) *counting X*; "how much" → an amount; "when" / "what year" → DATE or
-  TIME; "who" → PERSON, ORG or NORP; "where" → GPE, LOC or FAC; "what/which <noun>" → the labels
+  QUANTITY, MONEY, PERCENT) *counting X*; "how much" → an amount, a sum of money (MONEY) when the
+  question speaks of paying, costs or a currency; "when" / "what year" → DATE or TIME; "who" → PERSON,
+  ORG or NORP other than those the question names; "where" → GPE, LOC or FAC; "what/which <noun>" → the labels
   that noun's entities usually carry is *not* guessed from a word list: such questions stay untyped.
 - A candidate answer (the reader's span) matches when an entity of an expected label overlaps it;
   for "how many X", the number must also be attached to X (its head in the parse, or X's
   neighbour), so "Article 9" does not answer "how many votes".
+- Only the wh-word the question asks with types it: one opening a relative or adverbial clause
+  ("… charged with when he was arrested?") does not.
 
 These become two features of the answer scorer (``rag.scoring``); whether they help is measured by
 an ablation on held-out SQuAD titles (README), not assumed.
@@ -25,6 +28,7 @@ NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TIME = frozenset({"DATE", "TIME"})
 AGENT = frozenset({"PERSON", "ORG", "NORP"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
+MONEY = frozenset({"MONEY"})
 UNKNOWN = 0.5  # feature value when the question's type is not known
 
 _lock = threading.Lock()
@@ -61,6 +65,28 @@ def nlp() -> Any:
 class QuestionType:
     labels: frozenset[str] | None  # expected entity labels; None = not known
     counted: str | None = None  # "how many X": X, lower-cased
+    named: tuple[str, ...] = ()  # "who" questions: the names the question gives (never the answer)
+
+
+# Words that make "how much" (or "how large", "what … value") ask for a sum of money: the
+# currencies and the verbs and nouns of paying. "How much did the plant cost?" wants "$2 billion",
+# not "400".
+MONEY_WORDS = frozenset(
+    {"money", "dollar", "dollars", "yen", "euro", "euros", "cost", "costs", "costing", "paid", "pay", "pays",
+     "spend", "spent", "price", "priced", "worth"}
+)  # fmt: skip
+WH_WORDS = frozenset({"who", "whom", "whose", "what", "which", "when", "where", "why", "how"})
+SUBORDINATE = frozenset({"relcl", "advcl", "acl"})
+
+
+def _asking_word(doc: Any) -> int | None:
+    """The index of the wh-word the question asks with: the first one that does not open a
+    relative or adverbial clause ("… charged with *when* he was arrested?", "… for someone *who*
+    is late?"), which would otherwise type the question by a word it does not ask with."""
+    for t in doc:
+        if t.lower_ in WH_WORDS and t.head.dep_ not in SUBORDINATE and t.dep_ not in SUBORDINATE:
+            return t.i
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -68,23 +94,31 @@ def question_type(question: str) -> QuestionType:
     doc = nlp()(question)
     toks = [t for t in doc]
     low = [t.lower_ for t in toks]
-    for i, w in enumerate(low):
-        nxt = low[i + 1] if i + 1 < len(low) else ""
-        if w == "how" and nxt == "many":
-            counted = next((t.lower_ for t in toks[i + 2 :] if t.pos_ in ("NOUN", "PROPN")), None)
-            return QuestionType(NUMBER, counted)
-        if w == "how" and nxt in ("much", "far", "long", "large", "big", "tall", "old", "high", "often"):
-            return QuestionType(NUMBER | TIME if nxt in ("long", "old", "often") else NUMBER)
-        if w in ("when",):
-            return QuestionType(TIME)
-        if w in ("who", "whom", "whose"):
-            return QuestionType(AGENT)
-        if w == "where":
-            return QuestionType(PLACE)
-        if w in ("what", "which") and nxt in ("year", "years", "date", "day", "month", "century", "decade", "time"):
-            return QuestionType(TIME)
-        if w in ("what", "which") and nxt in ("percentage", "percent", "proportion"):
-            return QuestionType(frozenset({"PERCENT"}) | NUMBER)
+    i = _asking_word(doc)
+    if i is None:
+        return QuestionType(None)
+    w = low[i]
+    nxt = low[i + 1] if i + 1 < len(low) else ""
+    money = bool(MONEY_WORDS & set(low))
+    if w == "how" and nxt == "many":
+        counted = next((t.lower_ for t in toks[i + 2 :] if t.pos_ in ("NOUN", "PROPN")), None)
+        return QuestionType(NUMBER, counted)
+    if w == "how" and nxt in ("much", "large", "big") and money:
+        return QuestionType(MONEY)
+    if w == "how" and nxt in ("much", "far", "long", "large", "big", "tall", "old", "high", "often"):
+        return QuestionType(NUMBER | TIME if nxt in ("long", "old", "often") else NUMBER)
+    if w in ("when",):
+        return QuestionType(TIME)
+    if w in ("who", "whom", "whose"):
+        return QuestionType(AGENT, named=tuple(e.text for e in doc.ents))
+    if w == "where":
+        return QuestionType(PLACE)
+    if w in ("what", "which") and nxt in ("year", "years", "date", "day", "month", "century", "decade", "time"):
+        return QuestionType(TIME)
+    if w in ("what", "which") and nxt in ("percentage", "percent", "proportion"):
+        return QuestionType(frozenset({"PERCENT"}) | NUMBER)
+    if w in ("what", "which") and money and {"amount", "value", "sum"} & set(low):
+        return QuestionType(MONEY)
     return QuestionType(None)
 
 
@@ -101,6 +135,10 @@ def type_features(
             continue
         a, b = span
         ents = [e for e in doc.ents if e.start_char < b and a < e.end_char and e.label_ in qtype.labels]
+        if qtype.named:  # "who" is not answered by a name the question already gives
+            from rag.entity_conflict import same_name
+
+            ents = [e for e in ents if not any(same_name(e.text, n) for n in qtype.named)]
         match = 1.0 if ents else 0.0
         counted = UNKNOWN
         if qtype.counted:
@@ -126,6 +164,15 @@ def states_a_count(sentence: str) -> bool:
         return True
     doc = nlp()(sentence)
     return any(t.like_num or t.lower_ in VAGUE_COUNTS for t in doc) or any(e.label_ in NUMBER for e in doc.ents)
+
+
+def states_an_amount(sentence: str) -> bool:
+    """Does ``sentence`` give a sum of money (spaCy's MONEY entities, or a figure with a currency)?"""
+    from rag.surface_types import HAS_MONEY
+
+    if HAS_MONEY.search(sentence):
+        return True
+    return any(e.label_ == "MONEY" for e in nlp()(sentence).ents)
 
 
 def _same_noun(noun: str, words: set[str]) -> bool:

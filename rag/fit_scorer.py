@@ -84,6 +84,7 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
                 "conflict": np.array(conflict, dtype=bool),
                 "question": q,
                 "sents": [c.text for c in cands],
+                "spans": [c.span_text for c in cands],
             }
         )
         if (i + 1) % 200 == 0:
@@ -98,7 +99,7 @@ def _encode(rows: list[dict]) -> list[dict]:
 def _decode(rows: list[dict]) -> list[dict]:
     out = []
     for r in rows:
-        d = {k: (np.asarray(v) if isinstance(v, list) and k != "sents" else v) for k, v in r.items()}
+        d = {k: (np.asarray(v) if isinstance(v, list) and k not in ("sents", "spans") else v) for k, v in r.items()}
         d["x"] = d["x"].reshape(-1, len(FEATURES))
         out.append(d)
     return out
@@ -216,7 +217,7 @@ def fit_rerank(
     rerank = Rerank(a.top, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5, model)
     final = [rerank_probabilities(rerank, p, r["top"], r["lik"], r["null"]) for p, r in zip(p_cal, calib, strict=True)]
     chosen = choose_thresholds(final, calib, a.max_false_refusals, a.short_precision, max_short_words)
-    rerank.refuse_below = chosen["refuse_below"]
+    rerank.refuse_below, rerank.short_above = chosen["refuse_below"], chosen["short_above"]
     scorer.rerank = rerank
     scorer.info["rerank"] = {"rows": len(y), "positives": int(y.sum()), **chosen["calibration"]}
     return chosen
@@ -334,8 +335,8 @@ def main() -> None:
         **chosen["calibration"],
     }
     scorer.decision = fit_decision(scorer, fusion + swapped["fusion"], calib + swapped["calibration"], a)
-    if not switched_off(a.likelihood):  # the short-answer threshold follows the answers the final stage gives
-        scorer.short_above = fit_rerank(scorer, fusion, calib, a, max_short_words)["short_above"]
+    if not switched_off(a.likelihood):  # with its own short-answer threshold, over the answers it gives
+        fit_rerank(scorer, fusion, calib, a, max_short_words)
     scorer.save(a.out)
     print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})
 

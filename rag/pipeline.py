@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer_types import question_type, states_a_count
+from rag.answer_types import MONEY, question_type, states_a_count, states_an_amount
 from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
 from rag.bylines import match_article, metadata_field, topic_terms
 from rag.decompose import split_question
@@ -248,23 +248,31 @@ class Pipeline:
         return f"declined: the passage never mentions {name}; its best sentence is about {instead[0]}"
 
     def _no_count(self, ev: Evidence) -> str | None:
-        """ "How many X?" is answered by a number. When the best sentence holds none, it is about X
-        without counting it, and quoting it would pass for an answer. (On the SQuAD fusion and
-        calibration titles no right answer to a "how many" question lacked a number; README.)
-        Only on the reader path, where spaCy types questions; the support-score path has its own
-        type check."""
+        """ "How many X?" is answered by a number, "how much did it cost?" by a sum of money. When
+        the best sentence holds none, it is about X without counting or pricing it, and quoting it
+        would pass for an answer. (On the SQuAD fusion and calibration titles no right answer to
+        such a question lacked one; README.) Only on the reader path, where spaCy types questions;
+        the support-score path has its own type check."""
         if self.scorer is None or not self.scorer.uses_types or not ev.candidates:
             return None
-        counted = question_type(ev.question).counted
-        if counted is None or states_a_count(ev.candidates[0].text):
-            return None
-        return "declined: the question asks how many; the best sentence gives no number"
+        qtype = question_type(ev.question)
+        best = ev.candidates[0].text
+        if qtype.counted is not None and not states_a_count(best):
+            return "declined: the question asks how many; the best sentence gives no number"
+        if qtype.labels == MONEY and not states_an_amount(best):
+            return "declined: the question asks for a sum of money; the best sentence gives none"
+        return None
 
     @property
     def short_answer_above(self) -> float:
         if self.settings.short_answer_above is not None:
             return self.settings.short_answer_above
-        return self.scorer.short_above if self.scorer is not None else math.inf
+        if self.scorer is None:
+            return math.inf
+        rerank = self.scorer.rerank
+        if rerank is not None and rerank.short_above is not None and self._reranks:
+            return rerank.short_above
+        return self.scorer.short_above
 
     @property
     def answers(self) -> AnswerBuilder:

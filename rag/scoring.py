@@ -66,6 +66,7 @@ class Rerank:
     bias: float
     refuse_below: float
     model: str  # the language model it was fitted with (a different one needs a refit)
+    short_above: float | None = None  # the short-answer threshold over this stage's answers (None: the scorer's)
 
     def probability(self, z: np.ndarray) -> np.ndarray:
         z = (np.asarray(z, dtype=np.float64) - self.mean) / self.scale

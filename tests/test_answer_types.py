@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer_types import AGENT, NUMBER, TIME, UNKNOWN, question_type, type_features
+from rag.answer_types import AGENT, MONEY, NUMBER, TIME, UNKNOWN, question_type, states_an_amount, type_features
 
 
 def test_question_words_give_the_expected_entity_labels() -> None:
@@ -26,3 +26,27 @@ def test_a_number_must_count_what_the_question_counts() -> None:
 def test_untyped_questions_and_missing_spans_are_told_apart() -> None:
     assert type_features(question_type("What does it cover?"), ["It covers trade."], [(0, 2)]) == [(UNKNOWN, UNKNOWN)]
     assert type_features(question_type("When did it start?"), ["It started."], [None]) == [(0.0, UNKNOWN)]
+
+
+def test_only_the_asking_wh_word_types_a_question() -> None:
+    """A "when" or "who" that opens a relative or adverbial clause is not what the question asks."""
+    assert question_type("What was the minister accused of when she resigned?").labels is None
+    assert question_type("What should a manager do for staff who are late?").labels is None
+    assert question_type("Who was mayor when the bridge opened?").labels == AGENT
+    assert question_type("When the bridge opened, who was mayor?").labels == AGENT
+
+
+def test_paying_and_currencies_ask_for_money() -> None:
+    assert question_type("How much did the city pay for the new trams?").labels == MONEY
+    assert question_type("How large is the rescue package in euros?").labels == MONEY
+    assert question_type("What is the dollar value of the contract?").labels == MONEY
+    assert question_type("How much of the forest has been cleared?").labels == NUMBER
+    assert states_an_amount("The trams cost the city $240 million.")
+    assert not states_an_amount("The city bought 40 new trams.")
+
+
+def test_who_is_not_answered_by_a_name_the_question_gives() -> None:
+    q = question_type("Who did Maria Lopez meet in Lisbon?")
+    s = "Maria Lopez met Carlos Silva in Lisbon."
+    (own,), (other,) = type_features(q, [s], [(0, 11)]), type_features(q, [s], [(16, 28)])
+    assert own[0] == 0.0 and other[0] == 1.0

@@ -83,6 +83,24 @@ def test_how_many_is_refused_when_the_best_sentence_counts_nothing(pipeline: Pip
     assert all("no number" not in n for n in counted.notes)  # a sentence with a number is left to the score
 
 
+def test_a_price_question_is_refused_when_the_best_sentence_gives_no_sum(tmp_path: Path, embedder: Embedder) -> None:
+    """"How much did they pay" against a sentence whose only figure counts the things bought."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "trams.txt").write_text(
+        "City orders new trams\n\n"
+        "The city council has ordered 40 low-floor trams from a Spanish manufacturer to replace its ageing "
+        "fleet. The first vehicles are due in the spring of next year, and the rest will follow over two years. "
+        "The council said the trams would cut waiting times on the busiest lines.",
+        encoding="utf-8",
+    )
+    pipe = _pipe(docs, tmp_path / "index", embedder)
+    ans = pipe.query("How much did the city pay for the new trams?")
+    assert ans.abstained and any("sum of money" in n for n in ans.notes), (ans.text, ans.notes)
+    ok = pipe.query("How many trams did the city order?")
+    assert not ok.abstained and "40" in ok.plain_text
+
+
 def test_default_policy_does_not_load_the_packaged_generator(tmp_path: Path) -> None:
     from rag.embedding import ModelLoadError
     from rag.generation import packaged_gguf

@@ -39,6 +39,7 @@ def test_packaged_scorer_has_a_second_stage_fitted_on_squad_with_its_own_thresho
     assert len(s.rerank.weights) == len(s.rerank.mean) == 3
     assert s.rerank.model.endswith(".gguf")  # the packaged SmolLM2 it was fitted with
     assert 0.0 < s.rerank.refuse_below < 1.0
+    assert s.rerank.short_above is not None  # its own short-answer threshold; the first stage keeps its own
     assert "rerank" in s.info and s.info["rerank"]["positives"] > 0
 
 
