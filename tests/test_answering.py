@@ -84,7 +84,7 @@ def test_how_many_is_refused_when_the_best_sentence_counts_nothing(pipeline: Pip
 
 
 def test_a_price_question_is_refused_when_the_best_sentence_gives_no_sum(tmp_path: Path, embedder: Embedder) -> None:
-    """"How much did they pay" against a sentence whose only figure counts the things bought."""
+    """ "How much did they pay" against a sentence whose only figure counts the things bought."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "trams.txt").write_text(
