@@ -68,7 +68,7 @@ class QuestionType:
     named: tuple[str, ...] = ()  # "who" questions: the names the question gives (never the answer)
 
 
-# Words that make "how much" (or "how large", "what … value") ask for a sum of money: the
+# Words that make "how much" (or "how large / big") ask for a sum of money: the
 # currencies and the verbs and nouns of paying. "How much did the plant cost?" wants "$2 billion",
 # not "400".
 MONEY_WORDS = frozenset(
@@ -117,8 +117,6 @@ def question_type(question: str) -> QuestionType:
         return QuestionType(TIME)
     if w in ("what", "which") and nxt in ("percentage", "percent", "proportion"):
         return QuestionType(frozenset({"PERCENT"}) | NUMBER)
-    if w in ("what", "which") and money and {"amount", "value", "sum"} & set(low):
-        return QuestionType(MONEY)
     return QuestionType(None)
 
 
