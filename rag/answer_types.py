@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rag.surface_types import HAS_MONEY
+
 NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TIME = frozenset({"DATE", "TIME"})
 AGENT = frozenset({"PERSON", "ORG", "NORP"})
@@ -126,6 +128,8 @@ def type_features(
     """(type match, counted-noun match) for each sentence's span (offsets relative to the sentence)."""
     if qtype.labels is None:
         return [(UNKNOWN, UNKNOWN)] * len(sentences)
+    from rag.entity_conflict import same_name  # it parses with this module's pipeline
+
     out = []
     for doc, span in zip(nlp().pipe(sentences), spans, strict=True):
         if span is None:
@@ -134,8 +138,6 @@ def type_features(
         a, b = span
         ents = [e for e in doc.ents if e.start_char < b and a < e.end_char and e.label_ in qtype.labels]
         if qtype.named:  # "who" is not answered by a name the question already gives
-            from rag.entity_conflict import same_name
-
             ents = [e for e in ents if not any(same_name(e.text, n) for n in qtype.named)]
         match = 1.0 if ents else 0.0
         counted = UNKNOWN
@@ -166,8 +168,6 @@ def states_a_count(sentence: str) -> bool:
 
 def states_an_amount(sentence: str) -> bool:
     """Does ``sentence`` give a sum of money (spaCy's MONEY entities, or a figure with a currency)?"""
-    from rag.surface_types import HAS_MONEY
-
     if HAS_MONEY.search(sentence):
         return True
     return any(e.label_ == "MONEY" for e in nlp()(sentence).ents)

@@ -231,7 +231,7 @@ class Pipeline:
 
     def declines(self, ev: Evidence) -> str | None:
         """None to answer; else why not, for ``Answer.notes`` ("" when the support is simply too low)."""
-        if (why := self._no_count(ev)) is not None:
+        if (why := self._no_figure(ev)) is not None:
             return why
         decision = self.decision
         if decision is None or not ev.candidates:
@@ -247,7 +247,7 @@ class Pipeline:
         name, instead = found[0]
         return f"declined: the passage never mentions {name}; its best sentence is about {instead[0]}"
 
-    def _no_count(self, ev: Evidence) -> str | None:
+    def _no_figure(self, ev: Evidence) -> str | None:
         """ "How many X?" is answered by a number, "how much did it cost?" by a sum of money. When
         the best sentence holds none, it is about X without counting or pricing it, and quoting it
         would pass for an answer. (On the SQuAD fusion and calibration titles no right answer to

@@ -29,6 +29,14 @@ def _pipe(docs: Path, index: Path, embedder: Embedder) -> Pipeline:
     return pipe
 
 
+def _one_article(tmp_path: Path, embedder: Embedder, name: str, text: str) -> Pipeline:
+    """A pipeline over a folder holding only ``name`` with ``text``."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / name).write_text(text, encoding="utf-8")
+    return _pipe(docs, tmp_path / "index", embedder)
+
+
 @pytest.fixture(scope="module")
 def reader() -> Reader:
     return Reader()
@@ -58,17 +66,16 @@ def test_scorer_file_matches_the_features_and_records_its_data() -> None:
 
 
 def test_how_many_is_refused_when_the_only_number_is_an_article_number(tmp_path: Path, embedder: Embedder) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "constitution.txt").write_text(
+    pipe = _one_article(
+        tmp_path,
+        embedder,
+        "constitution.txt",
         "Constitution debate returns to parliament\n\n"
         "Article 9 of the constitution renounces war as a sovereign right of the nation. "
         "The ruling party wants to revise the clause, while opposition lawmakers argue that it has kept the "
         "country out of conflicts for decades. Public opinion on the revision remains divided, and the "
         "debate is expected to continue into next year.",
-        encoding="utf-8",
     )
-    pipe = _pipe(docs, tmp_path / "index", embedder)
     ans = pipe.query("How many votes did the ruling party's candidate win in the leadership election?")
     assert ans.abstained, ans.text
     ok = pipe.query("Which article of the constitution renounces war?")
@@ -85,16 +92,15 @@ def test_how_many_is_refused_when_the_best_sentence_counts_nothing(pipeline: Pip
 
 def test_a_price_question_is_refused_when_the_best_sentence_gives_no_sum(tmp_path: Path, embedder: Embedder) -> None:
     """ "How much did they pay" against a sentence whose only figure counts the things bought."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "trams.txt").write_text(
+    pipe = _one_article(
+        tmp_path,
+        embedder,
+        "trams.txt",
         "City orders new trams\n\n"
         "The city council has ordered 40 low-floor trams from a Spanish manufacturer to replace its ageing "
         "fleet. The first vehicles are due in the spring of next year, and the rest will follow over two years. "
         "The council said the trams would cut waiting times on the busiest lines.",
-        encoding="utf-8",
     )
-    pipe = _pipe(docs, tmp_path / "index", embedder)
     ans = pipe.query("How much did the city pay for the new trams?")
     assert ans.abstained and any("sum of money" in n for n in ans.notes), (ans.text, ans.notes)
     ok = pipe.query("How many trams did the city order?")
@@ -253,9 +259,10 @@ def test_squad_eval_reports_every_figure(squad_pipe: tuple[Pipeline, dict]) -> N
 
 
 def test_a_related_link_headline_is_never_quoted_as_the_answer(tmp_path: Path, embedder: Embedder) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "harbor.txt").write_text(
+    pipe = _one_article(
+        tmp_path,
+        embedder,
+        "harbor.txt",
         "Harbor authority approves dredging plan\n\n"
         "The harbor authority approved a plan on Monday to deepen the main shipping channel to 16 meters. "
         "Officials said the work would let larger container ships dock without waiting for high tide, "
@@ -265,9 +272,7 @@ def test_a_related_link_headline_is_never_quoted_as_the_answer(tmp_path: Path, e
         "- City Council Delays Vote On Waterfront Apartment Towers\n\n"
         "Environmental groups asked the authority to monitor water quality during the work, and the "
         "authority agreed to publish monthly readings from three sampling stations near the channel.\n",
-        encoding="utf-8",
     )
-    pipe = _pipe(docs, tmp_path / "index", embedder)
     ans = pipe.query("How deep will the main shipping channel be?")
     assert not ans.abstained and "16 meters" in ans.plain_text
     assert any("Threatens Strike" in c.text for c in pipe.index.chunks)  # the link lines are indexed
