@@ -8,10 +8,11 @@
    on answerable questions stay within ``--max-false-refusals``; the short-answer threshold is
    the lowest reader span score (start + end logit) at which shown spans contain the gold answer at least
    ``--short-precision`` of the time.
-3. The answer-or-decline decision (``rag.scoring.Decision``): the best sentence's probability and
+3. The answer-or-decline decision (``rag.scoring.Decision``): the best sentence's probability,
    whether it names another entity where the question names one its passage lacks
-   (``rag.entity_conflict``), fitted on the fusion titles with entity-swapped questions among the
-   negatives; its threshold on the calibration titles at the same false-refusal rate.
+   (``rag.entity_conflict``), and the reader's span logit in it, fitted on the fusion titles with
+   entity-swapped questions among the negatives; its threshold on the calibration titles at the
+   same false-refusal rate.
 4. Unless ``--likelihood none``: the question-likelihood second stage (fusion / calibration).
 The result is written to ``rag/data/answer_scorer.json`` with these figures beside it.
 """
@@ -229,21 +230,23 @@ def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argpa
     the scorer's false-refusal rate."""
     from sklearn.linear_model import LogisticRegression
 
-    def tops(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        p, c, y, kinds = [], [], [], []
+    def tops(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        p, c, s, y, kinds = [], [], [], [], []
         for probs, r in zip(stage1_probabilities(scorer, rows), rows, strict=True):
             i = int(np.argmax(probs)) if len(probs) else -1
             p.append(float(probs[i]) if i >= 0 else 0.0)
             c.append(bool(r["conflict"][i]) if i >= 0 else False)
+            s.append(float(r["x"][i][FEATURES.index("reader_span")]) if i >= 0 else 0.0)
             y.append(r["kind"] == "answerable" and i >= 0 and bool(r["y"][i]))
             kinds.append(r["kind"])
-        return np.array(p), np.array(c), np.array(y), kinds
+        return np.array(p), np.array(c), np.array(s), np.array(y), kinds
 
-    p, c, y, _ = tops(fusion)
-    lr = LogisticRegression(C=a.c, max_iter=2000).fit(Decision.features(p, c), y)
-    decision = Decision(lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5)
-    p, c, _, kinds = tops(calib)
-    d = decision.probability(p, c)
+    decision = Decision([], 0.0, 0.5, with_span=not a.decision_without_span)
+    p, c, s, y, _ = tops(fusion)
+    lr = LogisticRegression(C=a.c, max_iter=2000).fit(decision.features(p, c, s), y)
+    decision.weights, decision.bias = lr.coef_[0].tolist(), float(lr.intercept_[0])
+    p, c, s, _, kinds = tops(calib)
+    d = decision.probability(p, c, s)
     answerable = np.sort(d[[k == "answerable" for k in kinds]])
     k = int(np.floor(a.max_false_refusals * len(answerable)))
     decision.refuse_below = float(max(answerable[min(k, len(answerable) - 1)] - 1e-9, 0.0))
@@ -256,6 +259,7 @@ def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argpa
     without = p < scorer.refuse_below
     scorer.info["decision"] = {
         "fitted_on": "fusion titles, with swapped-entity questions",
+        "with_span": decision.with_span,
         "rows": len(y),
         "conflicts_among_answerable_tops": round(100 * float(np.mean(c[[kk == "answerable" for kk in kinds]])), 1),
         **{
@@ -284,6 +288,9 @@ def main() -> None:
         "--likelihood",
         default="packaged",
         help="the causal LM of the question-likelihood stage (as RAG_LIKELIHOOD_MODEL; none: no second stage)",
+    )
+    ap.add_argument(
+        "--decision-without-span", action="store_true", help="the answer-or-decline decision without the span logit"
     )
     ap.add_argument("--top", type=int, default=3, help="first-stage sentences the second stage re-scores")
     a = ap.parse_args()

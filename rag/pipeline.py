@@ -236,11 +236,11 @@ class Pipeline:
         decision = self.decision
         if decision is None or not ev.candidates:
             return "" if ev.support < self.refuse_below else None
-        if decision.declines(ev.support, False):
-            return ""  # too little support, whatever the sentence is about
-        if not decision.declines(ev.support, True):
-            return None  # answered even if it were about someone else: no need to parse
         best = ev.candidates[0]
+        if decision.declines(ev.support, False, best.reader_span):
+            return ""  # too little support, whatever the sentence is about
+        if not decision.declines(ev.support, True, best.reader_span):
+            return None  # answered even if it were about someone else: no need to parse
         found = conflicts(ev.question, best.text, ev.passages[best.passage_index].chunk.text)
         if not found:
             return None

@@ -81,28 +81,36 @@ class Rerank:
 
 @dataclass
 class Decision:
-    """Answer or decline, from the best sentence's first-stage probability and whether it names
-    another entity where the question names one the passage lacks (``rag.entity_conflict``):
-    a logistic regression over (log-odds, conflict, log-odds x conflict), fitted on the fusion
-    titles with entity-swapped questions among the negatives; its threshold chosen on the
-    calibration titles at the same false-refusal rate as the scorer's own."""
+    """Answer or decline, from the best sentence's first-stage probability, whether it names
+    another entity where the question names one the passage lacks (``rag.entity_conflict``), and
+    how sure the reader is of an answer inside it (its span logit): a logistic regression over
+    (log-odds, conflict, log-odds x conflict, span logit), fitted on the fusion titles with
+    entity-swapped questions among the negatives; its threshold chosen on the calibration titles
+    at the same false-refusal rate as the scorer's own. The span logit is there because the
+    sentence score is linear: a sentence in the question's words can outweigh the reader saying
+    it holds no answer (README, stop 20)."""
 
     weights: list[float]
     bias: float
     refuse_below: float
+    with_span: bool = False  # fitted with the span logit (files written before stop 20: without)
 
-    @staticmethod
-    def features(p: np.ndarray, conflict: np.ndarray) -> np.ndarray:
+    def features(self, p: np.ndarray, conflict: np.ndarray, span: np.ndarray | None = None) -> np.ndarray:
         p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
         lo, c = np.log(p / (1 - p)), np.asarray(conflict, dtype=np.float64)
-        return np.column_stack([lo, c, lo * c])
+        cols = [lo, c, lo * c]
+        if self.with_span:
+            if span is None:
+                raise ValueError("this decision weighs the reader's span logit: pass span")
+            cols.append(np.asarray(span, dtype=np.float64))
+        return np.column_stack(cols)
 
-    def probability(self, p: np.ndarray, conflict: np.ndarray) -> np.ndarray:
-        z = Decision.features(p, conflict) @ np.asarray(self.weights) + self.bias
+    def probability(self, p: np.ndarray, conflict: np.ndarray, span: np.ndarray | None = None) -> np.ndarray:
+        z = self.features(p, conflict, span) @ np.asarray(self.weights) + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
-    def declines(self, p: float, conflict: bool) -> bool:
-        return bool(self.probability(np.array([p]), np.array([conflict]))[0] < self.refuse_below)
+    def declines(self, p: float, conflict: bool, span: float = 0.0) -> bool:
+        return bool(self.probability(np.array([p]), np.array([conflict]), np.array([span]))[0] < self.refuse_below)
 
 
 @dataclass

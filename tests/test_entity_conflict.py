@@ -3,13 +3,16 @@ decision that uses them (rag.scoring.Decision) in a real pipeline."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rag.embedding import Embedder
 from rag.entity_conflict import conflict_flags, conflicts, same_name
 from rag.pipeline import Components, Pipeline
-from rag.scoring import Scorer
+from rag.scoring import SCORER_FILE, Scorer
 from tests.conftest import synced_pipeline
 
 
@@ -60,9 +63,24 @@ def test_the_packaged_decision_weighs_a_conflict_against_the_answer() -> None:
     d = Scorer.load().decision
     assert d is not None and Scorer.load().info["decision"]["fitted_on"].startswith("fusion titles")
     p = np.linspace(0.05, 0.95, 19)
-    with_conflict, without = d.probability(p, np.ones_like(p)), d.probability(p, np.zeros_like(p))
-    assert np.all(with_conflict < without)  # a conflict always counts against answering
-    assert np.all(np.diff(without) > 0)  # and without one, more probable answers more
+    for span in (0.0, 5.0, 10.0):  # the reader's span logit, over its usual range
+        s = np.full_like(p, span)
+        with_conflict, without = d.probability(p, np.ones_like(p), s), d.probability(p, np.zeros_like(p), s)
+        assert np.all(with_conflict < without)  # a conflict always counts against answering
+        assert np.all(np.diff(without) > 0)  # and without one, more probable answers more
+
+
+def test_a_scorer_file_without_the_span_feature_still_decides(tmp_path: Path) -> None:
+    """Scorer files written before the decision weighed the span logit load and decide as they did."""
+    d = json.loads(SCORER_FILE.read_text())
+    assert d["decision"]["with_span"] is True and len(d["decision"]["weights"]) == 4
+    d["decision"] = {"weights": [1.0, -3.0, -0.5], "bias": -0.5, "refuse_below": 0.05}
+    (tmp_path / "old.json").write_text(json.dumps(d))
+    old = Scorer.load(tmp_path / "old.json").decision
+    assert old is not None and not old.with_span
+    assert old.declines(0.01, False) and not old.declines(0.9, False)
+    with pytest.raises(ValueError, match="span"):
+        Scorer.load().decision.probability(np.array([0.5]), np.array([False]))  # type: ignore[union-attr]
 
 
 @pytest.fixture(scope="module")
