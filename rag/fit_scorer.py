@@ -7,7 +7,8 @@
 2. On the ``calibration`` titles: the refusal threshold is the highest one whose false refusals
    on answerable questions stay within ``--max-false-refusals``; the short-answer threshold is
    the lowest reader span score (start + end logit) at which shown spans contain the gold answer at least
-   ``--short-precision`` of the time.
+   ``--short-precision`` of the time, judged on the questions whose gold answer is short enough
+   (``rag.squad_eval.SHORT_GOLD_WORDS``) for a few-word span to contain it.
 3. The answer-or-decline decision (``rag.scoring.Decision``): the best sentence's probability,
    whether it names another entity where the question names one its passage lacks
    (``rag.entity_conflict``), and the reader's span logit in it, fitted on the fusion titles with
@@ -43,7 +44,7 @@ from rag.scoring import (
     top_indices,
 )
 from rag.settings import default_cache_dir, switched_off
-from rag.squad_eval import Case, contains_gold, make_cases, open_pipeline
+from rag.squad_eval import Case, contains_gold, has_short_gold, make_cases, open_pipeline
 from rag.train_reader import DEFAULT_SQUAD
 
 if TYPE_CHECKING:
@@ -73,10 +74,12 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
         y = np.array([case.answerable and contains_gold(c.text, case.q.answers) for c in cands], dtype=bool)
         span_hit = np.array([case.answerable and contains_gold(c.span_text, case.q.answers) for c in cands], dtype=bool)
         words = np.array([len(c.span_text.split()) for c in cands])
+        short_gold = case.answerable and has_short_gold(case.q.answers)
         margin = np.array([c.reader_span - c.reader_null for c in cands])
         out.append(
             {
                 "kind": case.kind,
+                "short_gold": short_gold,
                 "x": x,
                 "y": y,
                 "span_hit": span_hit,
@@ -127,19 +130,30 @@ def choose_thresholds(
     top = []
     for p, r in zip(probs, rows, strict=True):
         if len(r["x"]) == 0:
-            top.append((r["kind"], 0.0, False, False, 0, -np.inf))
+            top.append((r["kind"], 0.0, False, False, 0, -np.inf, False))
             continue
         i = int(np.argmax(p))
         top.append(
-            (r["kind"], float(p[i]), bool(r["y"][i]), bool(r["span_hit"][i]), int(r["words"][i]), float(r["x"][i][0]))
+            (
+                r["kind"],
+                float(p[i]),
+                bool(r["y"][i]),
+                bool(r["span_hit"][i]),
+                int(r["words"][i]),
+                float(r["x"][i][0]),
+                bool(r["short_gold"]),
+            )
         )
     ans = [t for t in top if t[0] == "answerable"]
     best = sorted(t[1] for t in ans)
     k = int(np.floor(max_false * len(best)))
     refuse_below = best[k] - 1e-9 if k < len(best) else best[-1]
     refuse_below = float(max(refuse_below, 0.0))
+    # The precision of a shown span is judged where "contains the gold answer" can judge it: on
+    # questions with a short gold answer (a span of a few words cannot contain a gold clause).
     shown = sorted(
-        [(t[5], t[3]) for t in ans if t[1] >= refuse_below and 0 < t[4] <= max_short_words], key=lambda x: -x[0]
+        [(t[5], t[3]) for t in ans if t[1] >= refuse_below and 0 < t[4] <= max_short_words and t[6]],
+        key=lambda x: -x[0],
     )
     short_above, hits = float("inf"), 0
     for n, (m, hit) in enumerate(shown, 1):  # lowest margin whose shown spans keep the precision
@@ -160,8 +174,8 @@ def choose_thresholds(
             "refused_other_title": rate("other_title"),
             "refused_near_miss": rate("near_miss"),
             "sentence_p@1": round(100 * np.mean([t[2] for t in ans]), 1),
-            "short_shown": round(
-                100 * np.mean([0 < t[4] <= max_short_words and t[5] >= short_above for t in answered]), 1
+            "short_shown_when_gold_short": round(
+                100 * np.mean([0 < t[4] <= max_short_words and t[5] >= short_above for t in answered if t[6]]), 1
             ),
         },
     }
@@ -304,6 +318,13 @@ def main() -> None:
         fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
         swapped = {part: _decode(saved[f"{part}_swapped"]) for part in ("fusion", "calibration")}
         max_short_words = saved["max_short_words"]
+        for part, rows in (("fusion", fusion), ("calibration", calib)):
+            if rows and "short_gold" not in rows[0]:  # rows gathered before stop 20
+                cases = make_cases(a.squad, part, a.n)
+                if [c.question for c in cases] != [r["question"] for r in rows]:
+                    raise ValueError(f"the saved {part} rows are not those of --n {a.n}: gather them again")
+                for r, c in zip(rows, cases, strict=True):
+                    r["short_gold"] = c.answerable and has_short_gold(c.q.answers)
     else:
         pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader, ranker=a.ranker)
         fusion = gather_rows(pipe, make_cases(a.squad, "fusion", a.n))

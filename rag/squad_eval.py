@@ -87,6 +87,15 @@ def make_cases(squad: Path, part: str, n: int, seed: int = 0, swapped: bool = Fa
     return cases
 
 
+SHORT_GOLD_WORDS = 4  # the issue's "short" gold answer: a bold span is expected for these
+
+
+def has_short_gold(answers: list[str]) -> bool:
+    """Is some gold answer short enough that a bold span should give it? For longer ones (a reason,
+    a clause), "the span contains the gold answer" cannot measure a span's precision."""
+    return min(len(a.split()) for a in answers) <= SHORT_GOLD_WORDS
+
+
 def contains_gold(text: str, answers: list[str]) -> bool:
     t = norm(text)
     return any(norm(a) and norm(a) in t for a in answers)
@@ -105,7 +114,7 @@ def judge(case: Case, ans: Answer, seconds: float) -> dict:
     row["correct"] = not ans.abstained and contains_gold(ans.plain_text, golds)
     row["cited_gold"] = not ans.abstained and any(c.source in gold_sources for c in ans.citations)
     row["words"] = len(ans.plain_text.split()) if not ans.abstained else None
-    row["short_gold"] = min(len(a.split()) for a in golds) <= 4
+    row["short_gold"] = has_short_gold(golds)
     row["short_shown"] = ans.short_answer is not None
     row["short_hit"] = ans.short_answer is not None and contains_gold(ans.short_answer, golds)
     row["generated"] = any(s.kind == "generated" for s in ans.sentences)

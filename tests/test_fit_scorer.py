@@ -1,0 +1,39 @@
+"""How rag.fit_scorer chooses its thresholds from gathered rows (the rows' shape is the one
+``gather_rows`` writes; the SQuAD gathering itself runs in ``python -m rag.fit_scorer``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.fit_scorer import choose_thresholds
+from rag.scoring import FEATURES
+from rag.squad_eval import has_short_gold
+
+
+def _row(span_score: float, hit: bool, short_gold: bool, p: float = 0.9) -> dict:
+    x = np.zeros((1, len(FEATURES)))
+    x[0, FEATURES.index("reader_span")] = span_score
+    return {
+        "kind": "answerable",
+        "x": x,
+        "y": np.array([True]),
+        "span_hit": np.array([hit]),
+        "words": np.array([2]),
+        "short_gold": short_gold,
+        "p": np.array([p]),
+    }
+
+
+def test_short_answer_precision_is_judged_on_questions_with_a_short_gold_answer() -> None:
+    short = [_row(s, hit, True) for s, hit in ((10, True), (9, True), (8, True), (7, False), (6, False))]
+    # a span of a few words cannot "contain" a gold clause: these misses say nothing of its precision
+    long = [_row(9.5, False, False), _row(8.5, False, False)]
+    rows = short + long
+    chosen = choose_thresholds([r["p"] for r in rows], rows, 0.0, 0.7, 8)
+    assert chosen["short_above"] == 7  # 3 of 4 right at 7 or above; 3 of 5 at 6
+    assert chosen["calibration"]["short_shown_when_gold_short"] == 80.0
+
+
+def test_short_gold_means_some_gold_answer_of_at_most_four_words() -> None:
+    assert has_short_gold(["San Francisco", "the city of San Francisco in California"])
+    assert not has_short_gold(["because the river was too shallow for the ships"])
