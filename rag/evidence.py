@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
@@ -75,6 +76,7 @@ class Candidate:
     ranker: float = 0.0  # the sentence ranker's logit (rag.ranker)
     likelihood: float | None = None  # log P(question | sentence) per token (rag.likelihood), top few only
     p: float | None = None  # calibrated probability that this sentence answers the question
+    features: Any = None  # its row of rag.scoring.FEATURES (numpy), as the answer score saw it
 
 
 class Grounder:

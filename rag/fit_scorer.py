@@ -245,22 +245,22 @@ def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argpa
     from sklearn.linear_model import LogisticRegression
 
     def tops(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        p, c, s, y, kinds = [], [], [], [], []
+        p, c, x, y, kinds = [], [], [], [], []
         for probs, r in zip(stage1_probabilities(scorer, rows), rows, strict=True):
             i = int(np.argmax(probs)) if len(probs) else -1
             p.append(float(probs[i]) if i >= 0 else 0.0)
             c.append(bool(r["conflict"][i]) if i >= 0 else False)
-            s.append(float(r["x"][i][FEATURES.index("reader_span")]) if i >= 0 else 0.0)
+            x.append(r["x"][i] if i >= 0 else np.zeros(len(FEATURES)))
             y.append(r["kind"] == "answerable" and i >= 0 and bool(r["y"][i]))
             kinds.append(r["kind"])
-        return np.array(p), np.array(c), np.array(s), np.array(y), kinds
+        return np.array(p), np.array(c), np.array(x), np.array(y), kinds
 
-    decision = Decision([], 0.0, 0.5, with_span=not a.decision_without_span)
-    p, c, s, y, _ = tops(fusion)
-    lr = LogisticRegression(C=a.c, max_iter=2000).fit(decision.features(p, c, s), y)
+    decision = Decision([], 0.0, 0.5, extras=[f for f in a.decision_extras.split(",") if f])
+    p, c, x, y, _ = tops(fusion)
+    lr = LogisticRegression(C=a.c, max_iter=2000).fit(decision.features(p, c, x), y)
     decision.weights, decision.bias = lr.coef_[0].tolist(), float(lr.intercept_[0])
-    p, c, s, _, kinds = tops(calib)
-    d = decision.probability(p, c, s)
+    p, c, x, _, kinds = tops(calib)
+    d = decision.probability(p, c, x)
     answerable = np.sort(d[[k == "answerable" for k in kinds]])
     k = int(np.floor(a.max_false_refusals * len(answerable)))
     decision.refuse_below = float(max(answerable[min(k, len(answerable) - 1)] - 1e-9, 0.0))
@@ -273,7 +273,7 @@ def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argpa
     without = p < scorer.refuse_below
     scorer.info["decision"] = {
         "fitted_on": "fusion titles, with swapped-entity questions",
-        "with_span": decision.with_span,
+        "extras": decision.extras,
         "rows": len(y),
         "conflicts_among_answerable_tops": round(100 * float(np.mean(c[[kk == "answerable" for kk in kinds]])), 1),
         **{
@@ -304,7 +304,9 @@ def main() -> None:
         help="the causal LM of the question-likelihood stage (as RAG_LIKELIHOOD_MODEL; none: no second stage)",
     )
     ap.add_argument(
-        "--decision-without-span", action="store_true", help="the answer-or-decline decision without the span logit"
+        "--decision-extras",
+        default="reader_span",
+        help="comma-separated FEATURES of the best sentence the answer-or-decline decision weighs too",
     )
     ap.add_argument("--top", type=int, default=3, help="first-stage sentences the second stage re-scores")
     a = ap.parse_args()

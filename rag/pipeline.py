@@ -237,9 +237,9 @@ class Pipeline:
         if decision is None or not ev.candidates:
             return "" if ev.support < self.refuse_below else None
         best = ev.candidates[0]
-        if decision.declines(ev.support, False, best.reader_span):
+        if decision.declines(ev.support, False, best.features):
             return ""  # too little support, whatever the sentence is about
-        if not decision.declines(ev.support, True, best.reader_span):
+        if not decision.declines(ev.support, True, best.features):
             return None  # answered even if it were about someone else: no need to parse
         found = conflicts(ev.question, best.text, ev.passages[best.passage_index].chunk.text)
         if not found:

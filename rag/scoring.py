@@ -83,34 +83,36 @@ class Rerank:
 class Decision:
     """Answer or decline, from the best sentence's first-stage probability, whether it names
     another entity where the question names one the passage lacks (``rag.entity_conflict``), and
-    how sure the reader is of an answer inside it (its span logit): a logistic regression over
-    (log-odds, conflict, log-odds x conflict, span logit), fitted on the fusion titles with
-    entity-swapped questions among the negatives; its threshold chosen on the calibration titles
-    at the same false-refusal rate as the scorer's own. The span logit is there because the
-    sentence score is linear: a sentence in the question's words can outweigh the reader saying
-    it holds no answer (README, stop 20)."""
+    a few more of that sentence's FEATURES (``extras``): a logistic regression over (log-odds,
+    conflict, log-odds x conflict, extras...), fitted on the fusion titles with entity-swapped
+    questions among the negatives; its threshold chosen on the calibration titles at the same
+    false-refusal rate as the scorer's own. The extras are there because the sentence score is
+    linear: a sentence in the question's words can outweigh the reader saying it holds no answer
+    of the asked kind (README, stop 20)."""
 
     weights: list[float]
     bias: float
     refuse_below: float
-    with_span: bool = False  # fitted with the span logit (files written before stop 20: without)
+    extras: list[str] = field(default_factory=list)  # FEATURES of the best sentence (none before stop 20)
 
-    def features(self, p: np.ndarray, conflict: np.ndarray, span: np.ndarray | None = None) -> np.ndarray:
+    def features(self, p: np.ndarray, conflict: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
+        """``x``: the best sentences' rows of all FEATURES (needed when there are ``extras``)."""
         p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
         lo, c = np.log(p / (1 - p)), np.asarray(conflict, dtype=np.float64)
         cols = [lo, c, lo * c]
-        if self.with_span:
-            if span is None:
-                raise ValueError("this decision weighs the reader's span logit: pass span")
-            cols.append(np.asarray(span, dtype=np.float64))
+        if self.extras:
+            if x is None:
+                raise ValueError(f"this decision weighs {self.extras} of the best sentence: pass its features")
+            x = np.asarray(x, dtype=np.float64).reshape(len(lo), len(FEATURES))
+            cols += [x[:, FEATURES.index(f)] for f in self.extras]
         return np.column_stack(cols)
 
-    def probability(self, p: np.ndarray, conflict: np.ndarray, span: np.ndarray | None = None) -> np.ndarray:
-        z = self.features(p, conflict, span) @ np.asarray(self.weights) + self.bias
+    def probability(self, p: np.ndarray, conflict: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
+        z = self.features(p, conflict, x) @ np.asarray(self.weights) + self.bias
         return 1.0 / (1.0 + np.exp(-z))
 
-    def declines(self, p: float, conflict: bool, span: float = 0.0) -> bool:
-        return bool(self.probability(np.array([p]), np.array([conflict]), np.array([span]))[0] < self.refuse_below)
+    def declines(self, p: float, conflict: bool, x: np.ndarray | None = None) -> bool:
+        return bool(self.probability(np.array([p]), np.array([conflict]), x)[0] < self.refuse_below)
 
 
 @dataclass
@@ -308,8 +310,10 @@ def score_candidates(
         rank_candidates(ranker, question, cands)
     from rag.evidence import is_heading
 
-    probs = scorer.probability(candidate_features(cands, passages, question if scorer.uses_types else None))
-    for c, p in zip(cands, probs, strict=True):
+    x = candidate_features(cands, passages, question if scorer.uses_types else None)
+    probs = scorer.probability(x)
+    for c, p, row in zip(cands, probs, x, strict=True):
+        c.features = row
         # Headlines, menu items and related-article links name a topic in the question's words
         # but state nothing, so they are never the answer (a question only they match is
         # declined). SQuAD has none, so the fitted weights cannot learn this. How often

@@ -12,7 +12,7 @@ import pytest
 from rag.embedding import Embedder
 from rag.entity_conflict import conflict_flags, conflicts, same_name
 from rag.pipeline import Components, Pipeline
-from rag.scoring import SCORER_FILE, Scorer
+from rag.scoring import FEATURES, SCORER_FILE, Scorer
 from tests.conftest import synced_pipeline
 
 
@@ -63,23 +63,25 @@ def test_the_packaged_decision_weighs_a_conflict_against_the_answer() -> None:
     d = Scorer.load().decision
     assert d is not None and Scorer.load().info["decision"]["fitted_on"].startswith("fusion titles")
     p = np.linspace(0.05, 0.95, 19)
-    for span in (0.0, 5.0, 10.0):  # the reader's span logit, over its usual range
-        s = np.full_like(p, span)
-        with_conflict, without = d.probability(p, np.ones_like(p), s), d.probability(p, np.zeros_like(p), s)
+    rng = np.random.default_rng(0)
+    for _ in range(5):  # whatever else the best sentence's features say
+        x = np.tile(rng.normal(size=len(FEATURES)), (len(p), 1))
+        with_conflict, without = d.probability(p, np.ones_like(p), x), d.probability(p, np.zeros_like(p), x)
         assert np.all(with_conflict < without)  # a conflict always counts against answering
         assert np.all(np.diff(without) > 0)  # and without one, more probable answers more
 
 
-def test_a_scorer_file_without_the_span_feature_still_decides(tmp_path: Path) -> None:
-    """Scorer files written before the decision weighed the span logit load and decide as they did."""
+def test_a_scorer_file_without_decision_extras_still_decides(tmp_path: Path) -> None:
+    """Scorer files written before the decision weighed more of the best sentence's features load
+    and decide as they did."""
     d = json.loads(SCORER_FILE.read_text())
-    assert d["decision"]["with_span"] is True and len(d["decision"]["weights"]) == 4
+    assert d["decision"]["extras"] and len(d["decision"]["weights"]) == 3 + len(d["decision"]["extras"])
     d["decision"] = {"weights": [1.0, -3.0, -0.5], "bias": -0.5, "refuse_below": 0.05}
     (tmp_path / "old.json").write_text(json.dumps(d))
     old = Scorer.load(tmp_path / "old.json").decision
-    assert old is not None and not old.with_span
+    assert old is not None and old.extras == []
     assert old.declines(0.01, False) and not old.declines(0.9, False)
-    with pytest.raises(ValueError, match="span"):
+    with pytest.raises(ValueError, match="features"):
         Scorer.load().decision.probability(np.array([0.5]), np.array([False]))  # type: ignore[union-attr]
 
 
