@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -122,50 +122,65 @@ def stage1_probabilities(scorer: Scorer, rows: list[dict]) -> list[np.ndarray]:
     return out
 
 
-def choose_thresholds(
-    probs: list[np.ndarray], rows: list[dict], max_false: float, short_precision: float, max_short_words: int
-) -> dict:
-    """The refusal threshold (false refusals within ``max_false``) and the short-answer
-    threshold, given each row's final candidate probabilities."""
-    top = []
+class Top(NamedTuple):
+    """One question's best sentence, as threshold choice sees it."""
+
+    kind: str
+    p: float  # its final probability
+    right: bool  # it contains a gold answer
+    span_right: bool  # its reader span contains a gold answer
+    span_words: int
+    span_score: float  # the reader span's start + end logit
+    short_gold: bool  # some gold answer is short (rag.squad_eval.has_short_gold)
+
+
+def best_sentences(probs: list[np.ndarray], rows: list[dict]) -> list[Top]:
+    out = []
     for p, r in zip(probs, rows, strict=True):
         if len(r["x"]) == 0:
-            top.append((r["kind"], 0.0, False, False, 0, -np.inf, False))
+            out.append(Top(r["kind"], 0.0, False, False, 0, -np.inf, False))
             continue
         i = int(np.argmax(p))
-        top.append(
-            (
+        out.append(
+            Top(
                 r["kind"],
                 float(p[i]),
                 bool(r["y"][i]),
                 bool(r["span_hit"][i]),
                 int(r["words"][i]),
-                float(r["x"][i][0]),
+                float(r["x"][i][FEATURES.index("reader_span")]),
                 bool(r["short_gold"]),
             )
         )
-    ans = [t for t in top if t[0] == "answerable"]
-    best = sorted(t[1] for t in ans)
+    return out
+
+
+def choose_thresholds(
+    probs: list[np.ndarray], rows: list[dict], max_false: float, short_precision: float, max_short_words: int
+) -> dict:
+    """The refusal threshold (false refusals within ``max_false``) and the short-answer
+    threshold, given each row's final candidate probabilities."""
+    top = best_sentences(probs, rows)
+    ans = [t for t in top if t.kind == "answerable"]
+    best = sorted(t.p for t in ans)
     k = int(np.floor(max_false * len(best)))
     refuse_below = best[k] - 1e-9 if k < len(best) else best[-1]
     refuse_below = float(max(refuse_below, 0.0))
+    answered = [t for t in ans if t.p >= refuse_below]
     # The precision of a shown span is judged where "contains the gold answer" can judge it: on
     # questions with a short gold answer (a span of a few words cannot contain a gold clause).
-    shown = sorted(
-        [(t[5], t[3]) for t in ans if t[1] >= refuse_below and 0 < t[4] <= max_short_words and t[6]],
-        key=lambda x: -x[0],
-    )
+    eligible = [t for t in answered if 0 < t.span_words <= max_short_words and t.short_gold]
     short_above, hits = float("inf"), 0
-    for n, (m, hit) in enumerate(shown, 1):  # lowest margin whose shown spans keep the precision
-        hits += hit
+    for n, t in enumerate(sorted(eligible, key=lambda t: -t.span_score), 1):  # the lowest that keeps the precision
+        hits += t.span_right
         if hits / n >= short_precision:
-            short_above = m
+            short_above = t.span_score
 
     def rate(kind: str) -> float:
-        xs = [t[1] < refuse_below for t in top if t[0] == kind]
+        xs = [t.p < refuse_below for t in top if t.kind == kind]
         return round(100 * sum(xs) / max(1, len(xs)), 1)
 
-    answered = [t for t in ans if t[1] >= refuse_below]
+    short_gold = [t for t in answered if t.short_gold]
     return {
         "refuse_below": refuse_below,
         "short_above": short_above,
@@ -173,9 +188,11 @@ def choose_thresholds(
             "false_refusals": rate("answerable"),
             "refused_other_title": rate("other_title"),
             "refused_near_miss": rate("near_miss"),
-            "sentence_p@1": round(100 * np.mean([t[2] for t in ans]), 1),
+            "sentence_p@1": round(100 * np.mean([t.right for t in ans]), 1),
             "short_shown_when_gold_short": round(
-                100 * np.mean([0 < t[4] <= max_short_words and t[5] >= short_above for t in answered if t[6]]), 1
+                100
+                * np.mean([0 < t.span_words <= max_short_words and t.span_score >= short_above for t in short_gold]),
+                1,
             ),
         },
     }
