@@ -100,9 +100,10 @@ class Grounder:
         return got / total if total else 0.0
 
     def candidates(
-        self, question: str, passages: list[Passage], max_passages: int = 5, asked: str | None = None
+        self, question: str, passages: list[Passage], max_passages: int | None = None, asked: str | None = None
     ) -> list[Candidate]:
-        """Every sentence of the top passages, scored; best first. ``question`` is what retrieval
+        """Every sentence of the retrieved passages (the first ``max_passages``, if given), scored;
+        best first. ``top_k`` decides how many are read, so it must not be capped here. ``question`` is what retrieval
         used (a follow-up carries its context); ``asked`` is what the user typed, which decides
         the kind of answer wanted."""
         cands: list[Candidate] = []

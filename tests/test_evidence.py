@@ -45,3 +45,12 @@ def test_candidates_are_the_passage_sentences_with_exact_spans(embedder: Embedde
     assert "18%" in best.text and best.coverage > 0.5 and best.score > cands[1].score
     nxt = next_sentence(text, best)
     assert nxt is not None and nxt.start >= best.end and "1951" in nxt.text
+
+
+def test_every_retrieved_passage_gives_candidates(embedder: Embedder) -> None:
+    """``top_k`` decides how many passages are read: the grounder must not cap it at five."""
+    texts = [f"Port {i} handled {i + 1} million containers last year." for i in range(8)]
+    cands = Grounder(embedder).candidates("How many containers did the ports handle?", [_passage(t) for t in texts])
+    assert sorted({c.passage_index for c in cands}) == list(range(8))
+    capped = Grounder(embedder).candidates("How many containers?", [_passage(t) for t in texts], max_passages=3)
+    assert {c.passage_index for c in capped} == {0, 1, 2}
