@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from rag.surface_types import HAS_MONEY
+from rag.surface_types import CALENDAR_POINT, HAS_MONEY
 
 NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TIME = frozenset({"DATE", "TIME"})
@@ -68,6 +68,7 @@ class QuestionType:
     labels: frozenset[str] | None  # expected entity labels; None = not known
     counted: str | None = None  # "how many X": X, lower-cased
     named: tuple[str, ...] = ()  # "who" questions: the names the question gives (never the answer)
+    duration: bool = False  # "how long" / "how many weeks": a length of time, not a day on the calendar
 
 
 # Words that make "how much" (or "how large / big") ask for a sum of money: the
@@ -76,6 +77,11 @@ class QuestionType:
 MONEY_WORDS = frozenset(
     {"money", "dollar", "dollars", "yen", "euro", "euros", "cost", "costs", "costing", "paid", "pay", "pays",
      "spend", "spent", "price", "priced", "worth"}
+)  # fmt: skip
+# Units of time: "how many weeks" counts them, and spaCy labels "two weeks" DATE, not CARDINAL.
+TIME_UNITS = frozenset(
+    {"second", "minute", "hour", "day", "night", "week", "month", "year", "decade", "century", "centuries",
+     "millennium", "millennia"}
 )  # fmt: skip
 WH_WORDS = frozenset({"who", "whom", "whose", "what", "which", "when", "where", "why", "how"})
 SUBORDINATE = frozenset({"relcl", "advcl", "acl"})
@@ -104,11 +110,15 @@ def question_type(question: str) -> QuestionType:
     money = bool(MONEY_WORDS & set(low))
     if w == "how" and nxt == "many":
         counted = next((t.lower_ for t in toks[i + 2 :] if t.pos_ in ("NOUN", "PROPN")), None)
+        if counted is not None and _is_time_unit(counted):
+            return QuestionType(NUMBER | TIME, counted, duration=True)
         return QuestionType(NUMBER, counted)
     if w == "how" and nxt in ("much", "large", "big") and money:
         return QuestionType(MONEY)
-    if w == "how" and nxt in ("much", "far", "long", "large", "big", "tall", "old", "high", "often"):
-        return QuestionType(NUMBER | TIME if nxt in ("long", "old", "often") else NUMBER)
+    if w == "how" and nxt == "long":
+        return QuestionType(NUMBER | TIME, duration=True)
+    if w == "how" and nxt in ("much", "far", "large", "big", "tall", "old", "high", "often"):
+        return QuestionType(NUMBER | TIME if nxt in ("old", "often") else NUMBER)
     if w in ("when",):
         return QuestionType(TIME)
     if w in ("who", "whom", "whose"):
@@ -139,6 +149,8 @@ def type_features(
         ents = [e for e in doc.ents if e.start_char < b and a < e.end_char and e.label_ in qtype.labels]
         if qtype.named:  # "who" is not answered by a name the question already gives
             ents = [e for e in ents if not any(same_name(e.text, n) for n in qtype.named)]
+        if qtype.duration:  # "how long" is not answered by "October 28th"
+            ents = [e for e in ents if e.label_ not in TIME or not CALENDAR_POINT.search(e.text)]
         match = 1.0 if ents else 0.0
         counted = UNKNOWN
         if qtype.counted:
@@ -171,6 +183,10 @@ def states_an_amount(sentence: str) -> bool:
     if HAS_MONEY.search(sentence):
         return True
     return any(e.label_ == "MONEY" for e in nlp()(sentence).ents)
+
+
+def _is_time_unit(noun: str) -> bool:
+    return noun in TIME_UNITS or noun.rstrip("s") in TIME_UNITS
 
 
 def _same_noun(noun: str, words: set[str]) -> bool:

@@ -49,3 +49,22 @@ def test_who_is_not_answered_by_a_name_the_question_gives() -> None:
     s = "Maria Lopez met Carlos Silva in Lisbon."
     (own,), (other,) = type_features(q, [s], [(0, 11)]), type_features(q, [s], [(16, 28)])
     assert own[0] == 0.0 and other[0] == 1.0
+
+
+def test_how_long_is_answered_by_a_length_of_time_not_a_day_on_the_calendar() -> None:
+    q = question_type("How long had the minister been in office when the talks began?")
+    assert q.duration and q.labels is not None and TIME <= q.labels
+    sents = ["She had taken office one week earlier.", "The talks began on October 28th.", "It has run since 2001."]
+    spans = [
+        (s.index(w), s.index(w) + len(w)) for s, w in zip(sents, ("one week", "October 28th", "2001"), strict=True)
+    ]
+    assert [m for m, _ in type_features(q, sents, spans)] == [1.0, 0.0, 1.0]
+
+
+def test_how_many_weeks_counts_units_of_time() -> None:
+    """spaCy labels "2 weeks" DATE, not CARDINAL: a count of a time unit must still match."""
+    q = question_type("How many weeks does the festival run each year?")
+    assert q.counted == "weeks" and q.duration
+    s = "The festival runs for 2 weeks each year."
+    assert type_features(q, [s], [(s.index("2"), s.index("2") + 7)]) == [(1.0, 1.0)]
+    assert not question_type("How many votes did the candidate win?").duration
