@@ -353,6 +353,7 @@ def main() -> None:
         fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
         swapped = {part: _decode(saved[f"{part}_swapped"]) for part in ("fusion", "calibration")}
         max_short_words = saved["max_short_words"]
+        top_k = saved.get("top_k")  # rows gathered before stop 21 do not say (they were read at 5)
         for part, rows in (("fusion", fusion), ("calibration", calib)):
             if rows and "short_gold" not in rows[0]:  # rows gathered before stop 20
                 cases = make_cases(a.squad, part, a.n)
@@ -369,7 +370,7 @@ def main() -> None:
             part: gather_rows(pipe, [c for c in make_cases(a.squad, part, a.n, swapped=True) if c.kind == "swapped"])
             for part in ("fusion", "calibration")
         }
-        max_short_words = pipe.settings.max_short_words
+        max_short_words, top_k = pipe.settings.max_short_words, pipe.settings.top_k
         cache.write_text(
             json.dumps(
                 {
@@ -377,6 +378,7 @@ def main() -> None:
                     "calibration": _encode(calib),
                     **{f"{part}_swapped": _encode(rows) for part, rows in swapped.items()},
                     "max_short_words": max_short_words,
+                    "top_k": top_k,
                 }
             )
         )
@@ -393,6 +395,7 @@ def main() -> None:
         "rows": len(y),
         "positives": int(y.sum()),
         "thresholds_on": "calibration titles",
+        **({"top_k": top_k} if top_k is not None else {}),
         "max_false_refusals": a.max_false_refusals,
         "short_precision": a.short_precision,
         **chosen["calibration"],

@@ -188,6 +188,17 @@ class Pipeline:
                 "the answer scorer fuses a sentence ranker but RAG_RANKER is none: set RAG_RANKER to the ranker "
                 "folder it was fitted with, or RAG_ANSWER_SCORER to a scorer fitted without one"
             )
+        fitted_k = scorer.info.get("top_k")
+        if fitted_k is not None and fitted_k != self.settings.top_k:
+            # It still works, but its refusal and short-answer thresholds were chosen for as many
+            # candidate sentences as fitted_k passages give: at 8 instead of 5, fewer near misses
+            # were declined on the calibration titles (README, RAG_TOP_K).
+            log.warning(
+                "the answer scorer was fitted and calibrated reading %s passages; RAG_TOP_K=%s reads %s",
+                fitted_k,
+                self.settings.top_k,
+                "more" if self.settings.top_k > fitted_k else "fewer",
+            )
         return scorer
 
     @cached_property

@@ -3,6 +3,7 @@ indexes over SQuAD paragraphs and over small article folders written here."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,19 @@ def test_default_policy_does_not_load_the_packaged_generator(tmp_path: Path) -> 
     )
     with pytest.raises(ModelLoadError, match="draft_policy"):
         Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", draft_policy="sometimes")
+
+
+def test_a_top_k_the_scorer_was_not_calibrated_for_is_read_but_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rag.settings import Settings
+
+    assert Scorer.load().info["top_k"] == Settings().top_k  # the packaged scorer fits the default
+    with caplog.at_level(logging.WARNING, logger="rag.pipeline"):
+        assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="none").scorer is not None
+        assert "calibrated" not in caplog.text
+        assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="none", top_k=8).scorer is not None
+    assert "RAG_TOP_K=8 reads more" in caplog.text
 
 
 def test_committed_split_is_reproducible_and_disjoint() -> None:
