@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -110,7 +111,7 @@ def question_type(question: str) -> QuestionType:
     money = bool(MONEY_WORDS & set(low))
     if w == "how" and nxt == "many":
         counted = next((t.lower_ for t in toks[i + 2 :] if t.pos_ in ("NOUN", "PROPN")), None)
-        if counted is not None and _is_time_unit(counted):
+        if counted is not None and _same_noun(counted, TIME_UNITS):
             return QuestionType(NUMBER | TIME, counted, duration=True)
         return QuestionType(NUMBER, counted)
     if w == "how" and nxt in ("much", "large", "big") and money:
@@ -185,10 +186,6 @@ def states_an_amount(sentence: str) -> bool:
     return any(e.label_ == "MONEY" for e in nlp()(sentence).ents)
 
 
-def _is_time_unit(noun: str) -> bool:
-    return noun in TIME_UNITS or noun.rstrip("s") in TIME_UNITS
-
-
-def _same_noun(noun: str, words: set[str]) -> bool:
+def _same_noun(noun: str, words: Iterable[str]) -> bool:
     stem = noun.rstrip("s")
     return any(w.rstrip("s") == stem for w in words)

@@ -99,15 +99,13 @@ class Grounder:
         got = sum(self.weight(t) for t in set(question_terms) if t in have)
         return got / total if total else 0.0
 
-    def candidates(
-        self, question: str, passages: list[Passage], max_passages: int | None = None, asked: str | None = None
-    ) -> list[Candidate]:
-        """Every sentence of the retrieved passages (the first ``max_passages``, if given), scored;
-        best first. ``top_k`` decides how many are read, so it must not be capped here. ``question`` is what retrieval
+    def candidates(self, question: str, passages: list[Passage], asked: str | None = None) -> list[Candidate]:
+        """Every sentence of every passage given, scored; best first (``top_k`` decides how many
+        passages are read, so nothing caps them here). ``question`` is what retrieval
         used (a follow-up carries its context); ``asked`` is what the user typed, which decides
         the kind of answer wanted."""
         cands: list[Candidate] = []
-        for pi, p in enumerate(passages[:max_passages]):
+        for pi, p in enumerate(passages):
             text = p.chunk.text
             for a, b in sentence_spans(text):
                 if len(re.findall(r"\w+", text[a:b])) >= 3 and not is_question(text[a:b]):

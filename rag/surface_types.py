@@ -38,7 +38,7 @@ HAS_TIME = re.compile(
 )
 # A point on the calendar or the clock ("October 28th", "Friday", "3 p.m."): it says when, never
 # how long, so it does not answer "how long …?" the way "one week" or "since 2001" does.
-CALENDAR_POINT = re.compile(rf"\b({_MONTHS}|{_WEEKDAYS})\b\.?|\b\d{{1,2}}(:\d\d)?\s*(a\.?m\b|p\.?m\b)", re.IGNORECASE)
+CALENDAR_POINT = re.compile(rf"\b({_MONTHS}|{_WEEKDAYS})\b|\b\d{{1,2}}(:\d\d)?\s*(a\.?m\b|p\.?m\b)", re.IGNORECASE)
 HAS_PERCENT = re.compile(r"\d\s*(%|percent\b|per cent\b)|\bpercentage\b", re.IGNORECASE)
 HAS_MONEY = re.compile(r"[$€£¥]\s*\d|\d\s*(dollars|yen|euros?|billion|million|trillion)\b", re.IGNORECASE)
 
