@@ -117,12 +117,15 @@ def markdown_to_text(md: str) -> str:
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# "computing,biotechnology,and energy": a comma glued to the next word, a common scraping defect.
+# Words on both sides (two letters or more) keep "V(x,y,z)" and "1,300" as they are.
+_GLUED_COMMA = re.compile(r"(?<=[a-z]{2}),(?=[A-Za-z]{2})")
 
 
 def normalize_whitespace(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [_GLUED_COMMA.sub(", ", _SPACES.sub(" ", line)).strip() for line in text.split("\n")]
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 
 

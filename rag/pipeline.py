@@ -37,7 +37,7 @@ from rag.questions import InvalidQuestion, check_history, check_question
 from rag.ranker import Ranker
 from rag.reader import Reader
 from rag.retrieval import Retriever
-from rag.rewriting import rewrite_followup, with_context
+from rag.rewriting import resolve_ordinal, rewrite_followup, with_context
 from rag.scoring import Decision, Scorer, score_candidates
 from rag.settings import Settings, switched_off
 from rag.sync import preparer_for, sync_index
@@ -348,7 +348,7 @@ class Pipeline:
         top_k: int | None = None,
         exclude: set[str] | None = None,
     ) -> tuple[str, list[Passage]]:
-        query = rewrite_followup(question, history)
+        query = rewrite_followup(resolve_ordinal(question, history), history)
         return query, self.retriever.retrieve(query, top_k or self.settings.top_k, exclude=exclude)
 
     def gather(
@@ -359,13 +359,16 @@ class Pipeline:
         exclude: set[str] | None = None,
     ) -> Evidence:
         """Retrieval and scored candidate sentences. A follow-up is tried both as asked and with the
-        conversation's words added; the reading whose best sentence scores higher is kept."""
-        query = rewrite_followup(question, history)
-        tries = [query] if query == question or self.reader is None else [question, query]
+        conversation's words added; the reading whose best sentence scores higher is kept. An
+        ordinal pointing into the last answer's list ("the second one") is replaced by the item
+        first, in both readings."""
+        asked = resolve_ordinal(question, history)
+        query = rewrite_followup(asked, history)
+        tries = [query] if query == asked or self.reader is None else [asked, query]
         best: Evidence | None = None
         for q in tries:
             passages = self.retriever.retrieve(q, top_k or self.settings.top_k, exclude=exclude)
-            cands = self.grounder.candidates(q, passages, asked=question)
+            cands = self.grounder.candidates(q, passages, asked=asked)
             if self.reader is not None and self.scorer is not None:
                 cands = score_candidates(self.reader, self.scorer, q, cands, passages, self.ranker, self.likelihood)
             ev = Evidence(question, q, passages, cands)
@@ -513,7 +516,7 @@ class Pipeline:
     ) -> Answer:
         """Who wrote / when was published the article the question names: its byline or date.
         "Who is the author?" names none; then the conversation so far says which article."""
-        query = rewrite_followup(question, history)
+        query = rewrite_followup(resolve_ordinal(question, history), history)
         if not topic_terms(query):
             query = with_context(question, history)
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k, exclude=exclude)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from rag.chunking import chunk_document
@@ -120,3 +121,12 @@ def test_markdown_is_rendered_to_plain_text() -> None:
     assert text.splitlines()[0] == "Big Title"
     assert "Some bold claim with a link." in text
     assert "**" not in text and "](" not in text
+
+
+def test_a_comma_glued_to_the_next_word_gets_its_space_and_numbers_keep_theirs() -> None:
+    text = clean_text("Areas like robotics,shipping,and solar power. It cost 1,300 yen at V(x,y,z).")
+    assert "robotics, shipping, and solar power" in text
+    assert "1,300" in text and "V(x,y,z)" in text
+    # no seed passage keeps a glued comma between words
+    for doc in load_documents(SEEDS):
+        assert not re.search(r"[a-z]{2},[A-Za-z]{2}", doc.text), doc.source

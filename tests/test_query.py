@@ -49,6 +49,19 @@ def test_followup_uses_history(pipeline: Pipeline) -> None:
     assert standalone.rewritten_question is None
 
 
+def test_an_ordinal_followup_asks_about_the_item_it_names(pipeline: Pipeline) -> None:
+    listed = load_document(Path(pipeline.settings.docs_dir) / "000_61f95b61063c0a65.txt").text
+    sentence = next(s for s in re.split(r"(?<=\.)\s+", listed) if "critical minerals," in s)
+    history = [
+        {"role": "user", "content": "Beyond security, which areas is the alliance expanding into?"},
+        {"role": "assistant", "content": f"“{sentence}” [1]"},
+    ]
+    ans = pipeline.query("What agreement was signed on the second one?", history=history)
+    assert ans.rewritten_question == "What agreement was signed on critical minerals?"
+    assert not ans.abstained and ans.citations[0].source == "001_0dc30543c454f561.txt"
+    assert "critical minerals" in ans.sentences[0].text
+
+
 @pytest.mark.parametrize("bad", ["", "   \n\t ", None, 42])
 def test_bad_questions_get_a_clear_error(pipeline: Pipeline, bad: object) -> None:
     with pytest.raises(InvalidQuestion):
