@@ -44,8 +44,9 @@ from rag.scoring import (
     top_indices,
 )
 from rag.settings import default_cache_dir, switched_off
+from rag.squad import load_split, part_titles
 from rag.squad_eval import Case, contains_gold, has_short_gold, make_cases, open_pipeline
-from rag.train_reader import DEFAULT_SQUAD
+from rag.train_reader import DEFAULT_SQUAD, reader_titles
 
 if TYPE_CHECKING:
     from rag.likelihood import QuestionLikelihood
@@ -330,6 +331,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=SCORER_FILE)
     ap.add_argument("--reuse", action="store_true", help="reuse the rows gathered by the last run (refits in seconds)")
     ap.add_argument("--reader", default="packaged", help="the reader whose outputs are fused (a folder, or packaged)")
+    ap.add_argument(
+        "--fusion-reader",
+        default="",
+        help="the reader whose outputs the fusion rows hold (default: --reader). Needed when --reader was "
+        "trained on the fusion titles too: their rows must come from a reader that never saw them",
+    )
     ap.add_argument("--ranker", default="none", help="a sentence ranker folder whose logits are fused (default: none)")
     ap.add_argument(
         "--likelihood",
@@ -344,9 +351,16 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=3, help="first-stage sentences the second stage re-scores")
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    fusion_reader = a.fusion_reader or a.reader
+    trained_on = reader_titles(a.reader) & set(part_titles(load_split(), "fusion"))
+    if fusion_reader == a.reader and trained_on:
+        raise SystemExit(
+            f"the reader {a.reader!r} was trained on fusion titles ({', '.join(sorted(trained_on))}): "
+            "pass --fusion-reader, a reader trained without them (python -m rag.train_reader --parts reader --out DIR)"
+        )
     tag = "".join(
         "-" + Path(name).name for name in (a.reader, a.ranker) if name != "packaged" and not switched_off(name)
-    )
+    ) + (f"-fusion-{Path(fusion_reader).name}" if fusion_reader != a.reader else "")
     cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}-conflict.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
@@ -363,11 +377,16 @@ def main() -> None:
                     r["short_gold"] = c.answerable and has_short_gold(c.q.answers)
     else:
         pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader, ranker=a.ranker)
-        fusion = gather_rows(pipe, make_cases(a.squad, "fusion", a.n))
+        pipes = {"calibration": pipe, "fusion": pipe}
+        if fusion_reader != a.reader:
+            pipes["fusion"] = open_pipeline(a.squad, a.work, reader=fusion_reader, ranker=a.ranker)
+        fusion = gather_rows(pipes["fusion"], make_cases(a.squad, "fusion", a.n))
         calib = gather_rows(pipe, make_cases(a.squad, "calibration", a.n))
         # Entity-swapped questions: negatives of the answer-or-decline decision only.
         swapped = {
-            part: gather_rows(pipe, [c for c in make_cases(a.squad, part, a.n, swapped=True) if c.kind == "swapped"])
+            part: gather_rows(
+                pipes[part], [c for c in make_cases(a.squad, part, a.n, swapped=True) if c.kind == "swapped"]
+            )
             for part in ("fusion", "calibration")
         }
         max_short_words, top_k = pipe.settings.max_short_words, pipe.settings.top_k

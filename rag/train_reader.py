@@ -44,12 +44,27 @@ def _chunks(text: str, source: str) -> list[tuple[int, int, str]]:
     return [(c.start, c.end, c.text) for c in chunk_document(doc, 600, 1)]
 
 
+def reader_titles(reader: str) -> set[str]:
+    """The SQuAD titles a reader was trained on, from its training.json ("packaged": ours); none
+    known for a reader trained elsewhere."""
+    folder = PACKAGED_READER if reader == "packaged" else Path(reader)
+    record = folder / "training.json"
+    if not record.is_file():
+        return set()
+    return set(json.loads(record.read_text()).get("squad_titles", []))
+
+
 def build_examples(
-    squad: Path, seed: int = 0, random_neg: float = 0.25, removed_neg: float = 0.0, swapped_neg: float = 0.0
+    squad: Path,
+    seed: int = 0,
+    random_neg: float = 0.25,
+    removed_neg: float = 0.0,
+    swapped_neg: float = 0.0,
+    parts: tuple[str, ...] = ("reader",),
 ) -> list[dict]:
-    """(question, passage, answer span in the passage or None) for the reader titles."""
+    """(question, passage, answer span in the passage or None) for the titles of ``parts``."""
     titles = load_squad(squad)
-    names = part_titles(load_split(), "reader")
+    names = [n for part in parts for n in part_titles(load_split(), part)]
     rng = random.Random(seed)
     all_chunks: list[tuple[str, int, str]] = []  # (title, paragraph, text)
     per_title: dict[str, list[int]] = {}
@@ -241,6 +256,7 @@ def train(
     threads: int = 0,
     removed_neg: float = 0.0,
     swapped_neg: float = 0.0,
+    parts: tuple[str, ...] = ("reader",),
 ) -> dict:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -251,7 +267,7 @@ def train(
     base, base_id = resolve_embedder("packaged")
     tokenizer = AutoTokenizer.from_pretrained(base)
     t0 = time.time()
-    examples = build_examples(squad, seed, removed_neg=removed_neg, swapped_neg=swapped_neg)
+    examples = build_examples(squad, seed, removed_neg=removed_neg, swapped_neg=swapped_neg, parts=parts)
     if limit:
         examples = examples[:limit]
     feats = featurize(tokenizer, examples)
@@ -272,7 +288,8 @@ def train(
         out,
         {
             "base": base_id,
-            "squad_titles": part_titles(load_split(), "reader"),
+            "squad_parts": list(parts),
+            "squad_titles": [n for part in parts for n in part_titles(load_split(), part)],
             "examples": len(feats),
             "with_answer": n_pos,
             "removed_neg": removed_neg,
@@ -386,6 +403,11 @@ def main() -> None:
     ap.add_argument(
         "--swapped-neg", type=float, default=0.0, help="share of questions that add an entity-swapped passage"
     )
+    ap.add_argument(
+        "--parts",
+        default="reader",
+        help="comma-separated parts of rag/data/squad_split.json whose titles it trains on",
+    )
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     print(
@@ -399,6 +421,7 @@ def main() -> None:
             threads=a.threads,
             removed_neg=a.removed_neg,
             swapped_neg=a.swapped_neg,
+            parts=tuple(p for p in a.parts.split(",") if p),
         )
     )
 

@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from rag.fit_scorer import add_likelihoods, choose_thresholds
 from rag.likelihood import QuestionLikelihood
+from rag.reader import PACKAGED_READER
 from rag.scoring import FEATURES
+from rag.squad import load_split, part_titles
 from rag.squad_eval import has_short_gold
+from rag.train_reader import reader_titles
 
 
 def _row(span_score: float, hit: bool, short_gold: bool, p: float = 0.9) -> dict:
@@ -69,3 +77,20 @@ def test_a_refit_scores_only_the_sentences_new_to_a_rows_top(likelihood: Questio
     assert rows[0]["top"] == [0, 3, 2] and again.asked == [sents[3], ""]
     fresh = likelihood.score(rows[0]["question"], [sents[0], sents[3], sents[2]])
     np.testing.assert_allclose(rows[0]["lik"], fresh, atol=2e-3)
+
+
+def test_a_reader_trained_on_the_fusion_titles_needs_another_reader_for_their_rows(tmp_path: Path) -> None:
+    fusion = part_titles(load_split(), "fusion")
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    (reader / "training.json").write_text(json.dumps({"squad_titles": [fusion[0]]}))
+    assert reader_titles(str(reader)) == {fusion[0]}
+    assert reader_titles("packaged") == set(json.loads((PACKAGED_READER / "training.json").read_text())["squad_titles"])
+    done = subprocess.run(
+        [sys.executable, "-m", "rag.fit_scorer", "--reader", str(reader), "--out", str(tmp_path / "s.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "--fusion-reader" in done.stderr and fusion[0] in done.stderr
+    assert not (tmp_path / "s.json").exists()
