@@ -361,8 +361,19 @@ def save(model: Any, tokenizer: Any, out: Path, info: dict, card: str | None = N
     model.config.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     (out / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-    card = MODEL_CARD if card is None else card
-    (out / "README.md").write_text(card.format(**info, titles=len(info["squad_titles"])), encoding="utf-8")
+    (out / "README.md").write_text(render_card(info, MODEL_CARD if card is None else card), encoding="utf-8")
+
+
+def render_card(info: dict, card: str = "") -> str:
+    """The model card filled from training.json's ``info`` (the reader's card by default)."""
+    parts = info.get("squad_parts", ["reader"])
+    unused = [p for p in ("reader", "fusion", "calibration", "test") if p not in parts]
+    return (card or MODEL_CARD).format(
+        **info,
+        titles=len(info["squad_titles"]),
+        parts=" and ".join(f"`{p}`" for p in parts) + (" parts" if len(parts) > 1 else " part"),
+        unused=", ".join(unused[:-1]) + (" and " if len(unused) > 1 else "") + unused[-1],
+    )
 
 
 MODEL_CARD = """# rag answer reader (extractive QA, MiniLM-L6)
@@ -371,11 +382,11 @@ What it is: a span-extraction question-answering head on the body of all-MiniLM-
 ({base}), trained on this machine by `python -m rag.train_reader`. Given a question and a passage it
 gives start/end logits per token; the logits at [CLS] score "no answer in this passage".
 
-Data: SQuAD v1.1 dev (CC BY-SA 4.0; Rajpurkar et al., 2016), only the {titles} titles of the `reader`
-part of `rag/data/squad_split.json`: {examples} examples, {with_answer} with an answer (a passage of
+Data: SQuAD v1.1 dev (CC BY-SA 4.0; Rajpurkar et al., 2016), only the {titles} titles of the {parts}
+of `rag/data/squad_split.json`: {examples} examples, {with_answer} with an answer (a passage of
 the gold paragraph, chunked as the index chunks articles) and the rest without (a passage of the same
 paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, and
-sometimes a passage of another title). The fusion, calibration and test titles were not used.
+sometimes a passage of another title). The {unused} titles were not used.
 
 Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}, linear warm-up/decay; the
 word-embedding table frozen (it is the packaged MiniLM's and is loaded from there: this folder holds
