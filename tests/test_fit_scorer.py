@@ -16,7 +16,7 @@ from rag.reader import PACKAGED_READER
 from rag.scoring import FEATURES
 from rag.squad import load_split, part_titles
 from rag.squad_eval import has_short_gold
-from rag.train_reader import reader_titles
+from rag.train_reader import reader_titles, render_card
 
 
 def _row(span_score: float, hit: bool, short_gold: bool, p: float = 0.9) -> dict:
@@ -94,3 +94,12 @@ def test_a_reader_trained_on_the_fusion_titles_needs_another_reader_for_their_ro
     )
     assert done.returncode != 0 and "--fusion-reader" in done.stderr and fusion[0] in done.stderr
     assert not (tmp_path / "s.json").exists()
+
+
+def test_the_reader_card_names_the_parts_it_was_trained_on_and_those_it_was_not() -> None:
+    info = json.loads((PACKAGED_READER / "training.json").read_text())
+    card = render_card(info)
+    assert f"only the {len(info['squad_titles'])} titles of the `reader` part" in card
+    assert "The fusion, calibration and test titles were not used." in card
+    wider = render_card({**info, "squad_parts": ["reader", "fusion"]})
+    assert "`reader` and `fusion` parts" in wider and "The calibration and test titles were not used." in wider
