@@ -130,6 +130,8 @@ class AnswerBuilder:
             return None
         if not 0 < len(best.span_text.split()) <= self.max_short_words:
             return None
+        if best.text.rstrip().endswith(":"):
+            return None  # a lead-in ("… built on several key pillars:"): the answer is what it introduces
         return best
 
     def extractive(self, ev: Evidence) -> Answer:

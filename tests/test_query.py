@@ -62,6 +62,23 @@ def test_an_ordinal_followup_asks_about_the_item_it_names(pipeline: Pipeline) ->
     assert "critical minerals" in ans.sentences[0].text
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What key pillars are the proposed enhancements built on?",
+        "On what pillars are the proposed enhancements built?",
+    ],
+)
+def test_a_lead_in_sentence_is_quoted_with_what_it_introduces_and_no_bold_span(
+    pipeline: Pipeline, question: str
+) -> None:
+    ans = pipeline.query(question)
+    assert not ans.abstained and ans.sentences[0].text.endswith(":")
+    # a span of the lead-in ("rhetoric") would answer nothing: the items come after the colon
+    assert ans.short_answer is None and "**" not in ans.text
+    assert len(ans.sentences) == 2 and ans.sentences[1].text.lstrip("* ").startswith("Economic Partnership")
+
+
 @pytest.mark.parametrize("bad", ["", "   \n\t ", None, 42])
 def test_bad_questions_get_a_clear_error(pipeline: Pipeline, bad: object) -> None:
     with pytest.raises(InvalidQuestion):
