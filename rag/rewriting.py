@@ -66,6 +66,7 @@ _ORDINALS = {
 _DEMONSTRATIVES = frozenset({"that", "this", "those", "these"})
 _POINTING_BACK = frozenset({"them", "those", "these"})
 _MAX_ITEM_WORDS = 6
+_MAX_ANSWER_CHARS = 2000
 _SEPARATORS = re.compile(r"\s*[,;]\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
@@ -76,7 +77,7 @@ def enumeration(text: str) -> list[str]:
     from that span, the part that answered."""
     from rag.answer_types import nlp
 
-    text = MARKER.sub("", text)
+    text = MARKER.sub("", text)[:_MAX_ANSWER_CHARS]  # a pasted history can be long; its list leads
     bold = _BOLD.search(text)
     doc = nlp()(bold.group(1) if bold else text.replace("*", " "))
     heads: list[Any] = []

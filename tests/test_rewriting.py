@@ -74,3 +74,12 @@ def test_on_squad_no_standalone_question_is_rewritten_and_list_items_are_named()
     assert false_rewrites(squad, limit=3000)["rewritten"] == 0
     named = items_named(squad, limit=60)
     assert named["asked"] >= 100 and named["expected item"] > 5 * named["another item"]
+
+
+def test_a_very_long_previous_answer_is_read_from_its_start_only() -> None:
+    listed = "Shipbuilding, chip making, and liquefied natural gas. "
+    tail = "Ports, rail, roads, dams, and bridges were also named."  # a longer list, past the first 2,000 characters
+    long_answer = listed + "The talks went on for a long time. " * 2000 + tail
+    history = [LISTED[0], {"role": "assistant", "content": long_answer}]
+    assert resolve_ordinal("Who leads the second one?", history) == "Who leads chip making?"
+    assert enumeration(long_answer)[-1] == "liquefied natural gas"
