@@ -37,7 +37,7 @@ from rag.questions import InvalidQuestion, check_history, check_question
 from rag.ranker import Ranker
 from rag.reader import Reader
 from rag.retrieval import Retriever
-from rag.rewriting import resolve_ordinal, rewrite_followup, with_context
+from rag.rewriting import standalone, with_context
 from rag.scoring import Decision, Scorer, score_candidates
 from rag.settings import Settings, switched_off
 from rag.sync import preparer_for, sync_index
@@ -348,7 +348,7 @@ class Pipeline:
         top_k: int | None = None,
         exclude: set[str] | None = None,
     ) -> tuple[str, list[Passage]]:
-        query = rewrite_followup(resolve_ordinal(question, history), history)
+        _, query = standalone(question, history)
         return query, self.retriever.retrieve(query, top_k or self.settings.top_k, exclude=exclude)
 
     def gather(
@@ -362,8 +362,7 @@ class Pipeline:
         conversation's words added; the reading whose best sentence scores higher is kept. An
         ordinal pointing into the last answer's list ("the second one") is replaced by the item
         first, in both readings."""
-        asked = resolve_ordinal(question, history)
-        query = rewrite_followup(asked, history)
+        asked, query = standalone(question, history)
         tries = [query] if query == asked or self.reader is None else [asked, query]
         best: Evidence | None = None
         for q in tries:
@@ -516,7 +515,7 @@ class Pipeline:
     ) -> Answer:
         """Who wrote / when was published the article the question names: its byline or date.
         "Who is the author?" names none; then the conversation so far says which article."""
-        query = rewrite_followup(resolve_ordinal(question, history), history)
+        _, query = standalone(question, history)
         if not topic_terms(query):
             query = with_context(question, history)
         passages = self.retriever.retrieve(query, top_k or self.settings.top_k, exclude=exclude)

@@ -49,6 +49,13 @@ def rewrite_followup(question: str, history: list[dict] | None) -> str:
     return with_context(question, history)
 
 
+def standalone(question: str, history: list[dict] | None) -> tuple[str, str]:
+    """(what is asked, what to retrieve with): the question with an ordinal into the last answer's
+    list resolved, and that question with the conversation's words added when it is a follow-up."""
+    asked = resolve_ordinal(question, history)
+    return asked, rewrite_followup(asked, history)
+
+
 def with_context(question: str, history: list[dict] | None) -> str:
     """The question with the previous turn's words appended (unchanged without a previous turn)."""
     if not last_turn(history, "user"):

@@ -54,6 +54,11 @@ def reader_titles(reader: str) -> set[str]:
     return set(json.loads(record.read_text()).get("squad_titles", []))
 
 
+def titles_of(parts: tuple[str, ...]) -> list[str]:
+    split = load_split()
+    return [name for part in parts for name in part_titles(split, part)]
+
+
 def build_examples(
     squad: Path,
     seed: int = 0,
@@ -64,7 +69,7 @@ def build_examples(
 ) -> list[dict]:
     """(question, passage, answer span in the passage or None) for the titles of ``parts``."""
     titles = load_squad(squad)
-    names = [n for part in parts for n in part_titles(load_split(), part)]
+    names = titles_of(parts)
     rng = random.Random(seed)
     all_chunks: list[tuple[str, int, str]] = []  # (title, paragraph, text)
     per_title: dict[str, list[int]] = {}
@@ -289,7 +294,7 @@ def train(
         {
             "base": base_id,
             "squad_parts": list(parts),
-            "squad_titles": [n for part in parts for n in part_titles(load_split(), part)],
+            "squad_titles": titles_of(parts),
             "examples": len(feats),
             "with_answer": n_pos,
             "removed_neg": removed_neg,
@@ -361,10 +366,10 @@ def save(model: Any, tokenizer: Any, out: Path, info: dict, card: str | None = N
     model.config.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     (out / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(render_card(info, MODEL_CARD if card is None else card), encoding="utf-8")
+    (out / "README.md").write_text(render_card(info, card), encoding="utf-8")
 
 
-def render_card(info: dict, card: str = "") -> str:
+def render_card(info: dict, card: str | None = None) -> str:
     """The model card filled from training.json's ``info`` (the reader's card by default)."""
     parts = info.get("squad_parts", ["reader"])
     unused = [p for p in ("reader", "fusion", "calibration", "test") if p not in parts]
