@@ -359,7 +359,9 @@ def main() -> None:
             "pass --fusion-reader, a reader trained without them (python -m rag.train_reader --parts reader --out DIR)"
         )
     tag = "".join(
-        "-" + Path(name).name for name in (a.reader, a.ranker) if name != "packaged" and not switched_off(name)
+        "-" + "+".join(Path(part).name for part in name.split(","))
+        for name in (a.reader, a.ranker)
+        if name != "packaged" and not switched_off(name)
     ) + (f"-fusion-{Path(fusion_reader).name}" if fusion_reader != a.reader else "")
     cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}-conflict.json"
     if a.reuse and cache.is_file():

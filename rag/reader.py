@@ -165,7 +165,10 @@ class Reader:
         if backend not in ("onnx", "torch"):
             raise ModelLoadError(f"reader backend must be onnx or torch, not {backend!r}")
         self.name = name
-        self.path = resolve_reader(name)
+        # Several readers, comma-separated, are an ensemble: their start/end logits are averaged
+        # (they must share a tokenizer: every reader trained here does).
+        self.paths = [resolve_reader(part.strip()) for part in name.split(",")]
+        self.path = self.paths[0]
         self.max_length = max_length
         self.backend = backend
         if cache_dir is None:
@@ -176,14 +179,25 @@ class Reader:
         self._lock = threading.Lock()
 
     @cached_property
+    def onnx_members(self) -> list[tuple[Any, Any, Any]]:
+        """(session, pair tokenizer, plain tokenizer) of each member's cached ONNX export."""
+        return [
+            onnx_pair_model(
+                path, "reader", self.cache_dir, export_reader(path), self.max_length, f"reader {self.name!r}"
+            )
+            for path in self.paths
+        ]
+
+    @property
     def onnx(self) -> tuple[Any, Any, Any]:
-        """(session, pair tokenizer, plain tokenizer) of the cached ONNX export."""
-        return onnx_pair_model(
-            self.path, "reader", self.cache_dir, export_reader(self.path), self.max_length, f"reader {self.name!r}"
-        )
+        return self.onnx_members[0]
 
     def _logits_onnx(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
-        (starts, ends), enc = run_pairs(self.onnx, question, passages)
+        outs = [run_pairs(member, question, passages) for member in self.onnx_members]
+        (starts, ends), enc = outs[0]
+        if len(outs) > 1:
+            starts = np.mean([o[0][0] for o in outs], axis=0)
+            ends = np.mean([o[0][1] for o in outs], axis=0)
         toks = [[(tuple(o) if s == 1 else None) for o, s in zip(e.offsets, e.sequence_ids, strict=True)] for e in enc]
         return list(starts), list(ends), toks
 
@@ -194,13 +208,17 @@ class Reader:
         return AutoTokenizer.from_pretrained(str(self.path))
 
     @cached_property
-    def model(self) -> Any:
+    def models(self) -> list[Any]:
         try:
-            return load_qa_model(self.path)
+            return [load_qa_model(path) for path in self.paths]
         except ModelLoadError:
             raise
         except Exception as e:
             raise ModelLoadError(f"cannot load reader {self.name!r} ({self.path}): {e}") from e
+
+    @property
+    def model(self) -> Any:
+        return self.models[0]
 
     def logits(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
         """Start/end logits per passage and the character offsets of each passage token."""
@@ -225,8 +243,9 @@ class Reader:
             offsets = enc.pop("offset_mapping").tolist()
             seq_ids = [enc.sequence_ids(i) for i in range(len(passages))]
             with torch.inference_mode():
-                out = self.model(**enc)
-        starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+                outs = [model(**enc) for model in self.models]
+        starts = np.mean([o.start_logits.float().numpy() for o in outs], axis=0)
+        ends = np.mean([o.end_logits.float().numpy() for o in outs], axis=0)
         toks = [
             [(o if s == 1 else None) for o, s in zip(off, sid, strict=True)]
             for off, sid in zip(offsets, seq_ids, strict=True)

@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     max_prompt_tokens: int | None = None
 
     # The answer reader (extractive QA model trained here on SQuAD, see rag/reader.py):
-    # "packaged", a folder holding a transformers QA model, or "none" (support score only).
+    # "packaged", a folder holding a transformers QA model, several of these comma-separated (an
+    # ensemble: their logits are averaged; fit the answer scorer on it), or "none" (support score only).
     reader: str = "packaged"
     reader_backend: str = "onnx"  # or "torch"; onnx: the same weights, exported once and cached (float32)
     # The sentence ranker (a cross-encoder, see rag/ranker.py): "none" (default: measured, not

@@ -45,13 +45,15 @@ def _chunks(text: str, source: str) -> list[tuple[int, int, str]]:
 
 
 def reader_titles(reader: str) -> set[str]:
-    """The SQuAD titles a reader was trained on, from its training.json ("packaged": ours); none
-    known for a reader trained elsewhere."""
-    folder = PACKAGED_READER if reader == "packaged" else Path(reader)
-    record = folder / "training.json"
-    if not record.is_file():
-        return set()
-    return set(json.loads(record.read_text()).get("squad_titles", []))
+    """The SQuAD titles a reader (or a comma-separated ensemble) was trained on, from each
+    training.json ("packaged": ours); none known for a reader trained elsewhere."""
+    titles: set[str] = set()
+    for name in reader.split(","):
+        folder = PACKAGED_READER if name.strip() in ("packaged", "default", "") else Path(name.strip())
+        record = folder / "training.json"
+        if record.is_file():
+            titles |= set(json.loads(record.read_text()).get("squad_titles", []))
+    return titles
 
 
 def titles_of(parts: tuple[str, ...]) -> list[str]:
@@ -413,6 +415,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--limit", type=int, default=0, help="train on this many examples only (smoke runs)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="initialisation, example order and sampled negatives")
     ap.add_argument(
         "--removed-neg", type=float, default=0.0, help="share of questions that add an answer-removed passage"
     )
@@ -433,6 +436,7 @@ def main() -> None:
             a.epochs,
             a.lr,
             a.batch_size,
+            seed=a.seed,
             limit=a.limit,
             threads=a.threads,
             removed_neg=a.removed_neg,

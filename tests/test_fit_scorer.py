@@ -85,7 +85,9 @@ def test_a_reader_trained_on_the_fusion_titles_needs_another_reader_for_their_ro
     reader.mkdir()
     (reader / "training.json").write_text(json.dumps({"squad_titles": [fusion[0]]}))
     assert reader_titles(str(reader)) == {fusion[0]}
-    assert reader_titles("packaged") == set(json.loads((PACKAGED_READER / "training.json").read_text())["squad_titles"])
+    packaged = set(json.loads((PACKAGED_READER / "training.json").read_text())["squad_titles"])
+    assert reader_titles("packaged") == packaged
+    assert reader_titles(f"packaged,{reader}") == packaged | {fusion[0]}  # an ensemble saw what any member saw
     done = subprocess.run(
         [sys.executable, "-m", "rag.fit_scorer", "--reader", str(reader), "--out", str(tmp_path / "s.json")],
         capture_output=True,
