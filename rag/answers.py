@@ -151,13 +151,15 @@ class AnswerBuilder:
             cit = cites.cite(ev.passages[c.passage_index], (c.start, c.end))
             sentences.append(Sentence(c.text, [cit.n], verified=True, kind="quoted"))
         if short is not None and short.span is not None:  # (span is set: narrows the type)
-            a, b = quote_window(best.text, short.span[0] - best.start, short.span[1] - best.start, self.quote_words)
+            passage = ev.passages[short.passage_index].chunk.text
+            s0, s1 = tidy_span(passage, short.span[0], short.span[1], best.start, best.end)
+            a, b = quote_window(best.text, s0 - best.start, s1 - best.start, self.quote_words)
             sentences[0].text = best.text[a:b].strip()  # exact words of the passage; the ellipses are only shown
             quote = ("…" if a > 0 else "") + sentences[0].text + ("…" if b < len(best.text) else "")
-            text = f"**{short.span_text}** — “{quote}” [1]"
+            text = f"**{passage[s0:s1]}** — “{quote}” [1]"
             answer = Answer(text, False, cites.items, sentences, ev.question, ev.rewritten, ev.passages)
-            answer.short_answer = short.span_text
-            answer.short_span = (cites.items[0].n, short.span[0], short.span[1])
+            answer.short_answer = passage[s0:s1]
+            answer.short_span = (cites.items[0].n, s0, s1)
             return answer
         text = " ".join(f"“{s.text}” [{s.citations[0]}]" for s in sentences)
         return Answer(text, False, cites.items, sentences, ev.question, ev.rewritten, ev.passages)
@@ -320,3 +322,32 @@ def first_paragraph(draft: str) -> str:
 
 def no_final_stop(text: str) -> str:
     return re.sub(r"[.!;:]+$", "", text.strip())
+
+
+CURRENCY_SIGNS = "$€£¥₩₹"
+BRACKETS = (("(", ")"), ("[", "]"), ("“", "”"))
+
+
+def tidy_span(text: str, a: int, b: int, lo: int, hi: int) -> tuple[int, int]:
+    """The reader's span [a, b) of ``text`` with the edges a reader's tokens cut wrongly put back,
+    never leaving [lo, hi) (its sentence): a currency sign right before it ("185 billion" is
+    "$185 billion"), and a bracket or quote it opens or closes but does not match ("Liberal
+    Democratic Party (LDP" → "… (LDP)"; cut before the opener when its match is not next)."""
+    if lo < a and text[a - 1] in CURRENCY_SIGNS:
+        a -= 1
+    for opener, closer in BRACKETS:
+        span = text[a:b]
+        depth = span.count(opener) - span.count(closer)
+        if depth > 0:
+            if b < hi and text[b] == closer and depth == 1:
+                b += 1
+            else:
+                cut = a + span.rfind(opener)
+                if text[a:cut].strip(" ,;:–—-"):
+                    b = a + len(text[a:cut].rstrip(" ,;:–—-"))
+        elif depth < 0:
+            if lo < a and text[a - 1] == opener and depth == -1:
+                a -= 1
+            elif span.rstrip().endswith(closer) and text[a : b - 1].strip():
+                b = a + len(span.rstrip()) - 1
+    return a, b

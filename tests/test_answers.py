@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answers import NOT_IN_ARTICLES, AnswerBuilder, CitationList, Evidence, merge_parts, quote_window
+from rag.answers import NOT_IN_ARTICLES, AnswerBuilder, CitationList, Evidence, merge_parts, quote_window, tidy_span
 from rag.evidence import Candidate
 from rag.types import Chunk, Passage
 from rag.verification import Verdict
@@ -103,3 +103,33 @@ def test_a_sentence_closing_one_passage_is_quoted_with_its_sequel_from_the_overl
     other = Passage(Chunk("c", "y.txt", "T", article[b_start:], b_start, len(article)), 0.5)
     alone = AnswerBuilder(float("inf"), 8, 16).extractive(Evidence(ev.question, "q", [first, other], [best]))
     assert [s.text for s in alone.sentences] == [s2]
+
+
+def test_a_short_answer_keeps_its_currency_sign_and_closes_what_it_opens() -> None:
+    text = "Trade reached $185 billion in 2023, said the Liberal Democratic Party (LDP) of Japan (in Tokyo)."
+
+    def tidy(span: str) -> str:
+        a = text.index(span)
+        x, y = tidy_span(text, a, a + len(span), 0, len(text))
+        return text[x:y]
+
+    assert tidy("185 billion") == "$185 billion"
+    assert tidy("Liberal Democratic Party (LDP") == "Liberal Democratic Party (LDP)"
+    assert tidy("LDP) of Japan") == "(LDP) of Japan"
+    assert tidy("Japan (in") == "Japan"  # its closer is not next: cut before the opener
+    assert tidy("in Tokyo)") == "(in Tokyo)" and tidy("Tokyo)") == "Tokyo"
+    assert tidy("2023") == "2023" and tidy("Party") == "Party"
+    a = text.index("185")
+    assert tidy_span(text, a, a + 3, a, len(text)) == (a, a + 3)  # never outside its sentence
+
+
+def test_the_bold_answer_is_the_tidied_span_and_its_offsets_point_at_it() -> None:
+    text = "Bilateral trade reached $185 billion in 2023."
+    passage = _passage(text, "trade.txt")
+    at = text.index("185")
+    best = Candidate(0, 0, len(text), text, p=0.9, span=(at, at + 11), span_text="185 billion", reader_span=12.0)
+    ev = Evidence("How large was bilateral trade?", "How large was bilateral trade?", [passage], [best])
+    ans = AnswerBuilder(short_answer_above=5.0, max_short_words=8, quote_words=16).extractive(ev)
+    assert ans.short_answer == "$185 billion" and ans.text.startswith("**$185 billion** — ")
+    n, a, b = ans.short_span or (0, 0, 0)
+    assert ans.citations[n - 1].text[a:b] == "$185 billion"
