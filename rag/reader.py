@@ -155,6 +155,10 @@ def export_reader(path: Path) -> Callable[[Path], dict]:
 class Reader:
     """Loads lazily; ``read`` returns, per passage, the best ``Span`` inside each given sentence.
 
+    ``name`` may list several reader folders, comma-separated: an ensemble whose start/end logits
+    are averaged (``python -m rag.train_reader --seed N`` trains another member; README measures
+    one, not shipped).
+
     ``backend="onnx"`` (default) runs the float32 graph exported once from the same weights on
     ONNX Runtime (logits within 1e-4 of torch; no torch import when answering). It stays float32:
     the answer scorer was calibrated on these logits, and int8 would move them."""
