@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from rag.entity_conflict import conflict_flags
+from rag.reader import reader_members
 from rag.scoring import (
     FEATURES,
     SCORER_FILE,
@@ -359,7 +360,7 @@ def main() -> None:
             "pass --fusion-reader, a reader trained without them (python -m rag.train_reader --parts reader --out DIR)"
         )
     tag = "".join(
-        "-" + "+".join(Path(part).name for part in name.split(","))
+        "-" + "+".join(Path(member).name for member in reader_members(name))
         for name in (a.reader, a.ranker)
         if name != "packaged" and not switched_off(name)
     ) + (f"-fusion-{Path(fusion_reader).name}" if fusion_reader != a.reader else "")

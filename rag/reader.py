@@ -48,14 +48,24 @@ class Span:
     sentence: tuple[int, int]  # the sentence holding the span
 
 
+def reader_members(name: str) -> list[str]:
+    """The readers a setting names: several, comma-separated, are an ensemble."""
+    return [part.strip() for part in name.split(",")]
+
+
+def reader_folder(name: str) -> Path:
+    """Where one reader's files are ("packaged": ours), whether or not they are there."""
+    return PACKAGED_READER if name in ("packaged", "default", "") else Path(name).expanduser()
+
+
 def resolve_reader(name: str) -> Path:
-    if name in ("packaged", "default", ""):
+    path = reader_folder(name)
+    if path == PACKAGED_READER:
         if not (PACKAGED_READER / "config.json").is_file():
             raise ModelLoadError(
                 f"the packaged reader is missing from {PACKAGED_READER}; retrain: python -m rag.train_reader"
             )
         return PACKAGED_READER
-    path = Path(name).expanduser()
     if not (path / "config.json").is_file():
         raise ModelLoadError(f"reader folder {path} has no config.json (not a transformers QA model)")
     return path
@@ -169,9 +179,9 @@ class Reader:
         if backend not in ("onnx", "torch"):
             raise ModelLoadError(f"reader backend must be onnx or torch, not {backend!r}")
         self.name = name
-        # Several readers, comma-separated, are an ensemble: their start/end logits are averaged
-        # (they must share a tokenizer: every reader trained here does).
-        self.paths = [resolve_reader(part.strip()) for part in name.split(",")]
+        # An ensemble's start/end logits are averaged (its readers must share a tokenizer: every
+        # reader trained here does).
+        self.paths = [resolve_reader(member) for member in reader_members(name)]
         self.path = self.paths[0]
         self.max_length = max_length
         self.backend = backend
@@ -192,16 +202,11 @@ class Reader:
             for path in self.paths
         ]
 
-    @property
-    def onnx(self) -> tuple[Any, Any, Any]:
-        return self.onnx_members[0]
-
     def _logits_onnx(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
         outs = [run_pairs(member, question, passages) for member in self.onnx_members]
-        (starts, ends), enc = outs[0]
-        if len(outs) > 1:
-            starts = np.mean([o[0][0] for o in outs], axis=0)
-            ends = np.mean([o[0][1] for o in outs], axis=0)
+        enc = outs[0][1]
+        starts = np.mean([o[0][0] for o in outs], axis=0)
+        ends = np.mean([o[0][1] for o in outs], axis=0)
         toks = [[(tuple(o) if s == 1 else None) for o, s in zip(e.offsets, e.sequence_ids, strict=True)] for e in enc]
         return list(starts), list(ends), toks
 
@@ -219,10 +224,6 @@ class Reader:
             raise
         except Exception as e:
             raise ModelLoadError(f"cannot load reader {self.name!r} ({self.path}): {e}") from e
-
-    @property
-    def model(self) -> Any:
-        return self.models[0]
 
     def logits(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
         """Start/end logits per passage and the character offsets of each passage token."""

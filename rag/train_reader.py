@@ -30,7 +30,7 @@ import numpy as np
 
 from rag.chunking import chunk_document, sentence_spans
 from rag.embedding import resolve_embedder
-from rag.reader import MAX_LENGTH, PACKAGED_READER, WORD_EMBEDDINGS
+from rag.reader import MAX_LENGTH, PACKAGED_READER, WORD_EMBEDDINGS, reader_folder, reader_members
 from rag.retrieval import BM25Index
 from rag.squad import SquadQuestion, load_split, load_squad, part_titles
 from rag.types import Document
@@ -48,9 +48,8 @@ def reader_titles(reader: str) -> set[str]:
     """The SQuAD titles a reader (or a comma-separated ensemble) was trained on, from each
     training.json ("packaged": ours); none known for a reader trained elsewhere."""
     titles: set[str] = set()
-    for name in reader.split(","):
-        folder = PACKAGED_READER if name.strip() in ("packaged", "default", "") else Path(name.strip())
-        record = folder / "training.json"
+    for name in reader_members(reader):
+        record = reader_folder(name) / "training.json"
         if record.is_file():
             titles |= set(json.loads(record.read_text()).get("squad_titles", []))
     return titles
