@@ -32,6 +32,24 @@ log = logging.getLogger(__name__)
 _DONE = object()
 
 
+def cache_name(model: Any) -> str:
+    """The name a model's forward takes and returns its KV cache under: transformers 5.x renamed
+    ``past_key_values`` to ``cache`` (the old name warns, and goes in 5.40); ``pyproject.toml``
+    admits releases on both sides of the rename."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def forward_cached(model: Any, cache: Any = None, **inputs: Any) -> tuple[Any, Any]:
+    """One forward pass with ``use_cache``: (logits, the KV cache to pass to the next step)."""
+    name = cache_name(model)
+    if cache is not None:
+        inputs[name] = cache
+    out = model(**inputs, use_cache=True)
+    return out.logits, getattr(out, name)
+
+
 @dataclass
 class DraftRequest:
     """One prompt's place in the decoder: its tokens, its own output queue, its cancel flag."""
@@ -163,8 +181,8 @@ class BatchDecoder:
             ids = torch.tensor([batch[0].ids])
             n = pids.shape[1]
             if ids.shape[1] > n and torch.equal(ids[:, :n], pids):
-                out = self.model(input_ids=ids[:, n:], past_key_values=copy.deepcopy(cache), use_cache=True)
-                return out.logits[:, -1, :], out.past_key_values, torch.ones_like(ids)
+                logits, past = forward_cached(self.model, copy.deepcopy(cache), input_ids=ids[:, n:])
+                return logits[:, -1, :], past, torch.ones_like(ids)
         width = max(len(r.ids) for r in batch)
         ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -172,8 +190,8 @@ class BatchDecoder:
             ids[i, width - len(r.ids) :] = torch.tensor(r.ids)
             mask[i, width - len(r.ids) :] = 1
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
-        return out.logits[:, -1, :], out.past_key_values, mask
+        logits, past = forward_cached(self.model, input_ids=ids, attention_mask=mask, position_ids=pos)
+        return logits[:, -1, :], past, mask
 
     def _penalize(self, logits: Any, seen: Any) -> Any:
         """transformers' repetition penalty: a token already in the sequence is made less likely."""
@@ -204,10 +222,10 @@ class BatchDecoder:
                     break
                 mask = torch.cat([mask, torch.ones((len(batch), 1), dtype=mask.dtype)], dim=1)
                 pos = mask.sum(-1, keepdim=True) - 1
-                out = self.model(
-                    input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, past_key_values=past, use_cache=True
+                logits, past = forward_cached(
+                    self.model, past, input_ids=nxt[:, None], attention_mask=mask, position_ids=pos
                 )
-                logits, past = out.logits[:, -1, :], out.past_key_values
+                logits = logits[:, -1, :]
         for r in batch:
             self._finish(r)
 

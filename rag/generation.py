@@ -370,6 +370,8 @@ class Generator:
         takes ~20-40% off a lone question's prefill (``rag.batching`` uses it for batches of one)."""
         import torch
 
+        from rag.batching import forward_cached
+
         tok, model = self._tokenizer, self._model  # called from load(), which holds the lock
         try:
             enc = tok.apply_chat_template(
@@ -377,8 +379,8 @@ class Generator:
             )
             ids = enc["input_ids"]
             with torch.inference_mode():
-                out = model(input_ids=ids, use_cache=True)
-            self._prefix = (ids, out.past_key_values)
+                _, cache = forward_cached(model, input_ids=ids)
+            self._prefix = (ids, cache)
         except Exception as e:  # noqa: BLE001 - an optimization; without it prompts are just prefilled whole
             log.info("no prompt-prefix cache for %s: %s", self.source.label, e)
             self._prefix = None
