@@ -10,6 +10,9 @@ Two more kinds can be added (off by default: measured, not shipped — see READM
 here"): ``--removed-neg P``, the gold passage with the sentence holding the answer taken out (the
 topic stays, the fact is gone), and ``--swapped-neg P``, the gold passage with a name the question
 asks about swapped for another name of the same kind (spaCy entities).
+``--shared-norm W`` adds a loss over all of a question's passages at once (shared normalization),
+so span scores compare across passages: it picks the answering sentence more often and declines
+near misses less often (README, stop 24), so it is off by default.
 The word-embedding table stays frozen (it is the packaged model's, and is not shipped again).
 On 2 CPU cores: about an hour.
 """
@@ -67,8 +70,11 @@ def build_examples(
     removed_neg: float = 0.0,
     swapped_neg: float = 0.0,
     parts: tuple[str, ...] = ("reader",),
+    both_near: bool = False,
 ) -> list[dict]:
-    """(question, passage, answer span in the passage or None) for the titles of ``parts``."""
+    """(question, passage, answer span in the passage or None) for the titles of ``parts``; each
+    example carries ``group``, the index of its question (for shared normalization).
+    ``both_near``: every question keeps both of its near misses instead of one of them."""
     titles = load_squad(squad)
     names = titles_of(parts)
     rng = random.Random(seed)
@@ -82,12 +88,11 @@ def build_examples(
     bm25 = {name: BM25Index([all_chunks[i][2] for i in rows]) for name, rows in per_title.items()}
     examples: list[dict] = []
     questions = [q for name in names for q in titles[name].questions]
-    for q in questions:
-        examples.extend(
-            _question_examples(
-                q, titles[q.title].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg, removed_neg
-            )
-        )
+    for g, q in enumerate(questions):
+        for ex in _question_examples(
+            q, titles[q.title].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg, removed_neg, both_near
+        ):
+            examples.append({**ex, "group": g})
     if swapped_neg > 0:
         examples.extend(_swapped_examples(questions, examples, rng, swapped_neg))
     rng.shuffle(examples)
@@ -136,7 +141,7 @@ def _swapped_examples(
             continue
         swapped = re.sub(rf"\b{re.escape(e.text)}\b", rng.choice(choices), ctx)
         if swapped != ctx:
-            out.append({"question": q.question, "context": swapped, "start": None, "end": None})
+            out.append({"question": q.question, "context": swapped, "start": None, "end": None, "group": -1})
     return out
 
 
@@ -150,6 +155,7 @@ def _question_examples(
     rng: random.Random,
     random_neg: float,
     removed_neg: float,
+    both_near: bool = False,
 ) -> list[dict]:
     out: list[dict[str, Any]] = []
     answers_low = [a.lower() for a in q.answers if a.strip()]
@@ -175,8 +181,10 @@ def _question_examples(
         if pi != q.paragraph and not has_answer(text):
             near.append(text)
             break
-    if near:  # one near miss per question: the same paragraph's other passage or BM25's best wrong one
-        out.append({"question": q.question, "context": rng.choice(near), "start": None, "end": None})
+    # One near miss per question, the same paragraph's other passage or BM25's best wrong one
+    # (both with ``both_near``: shared normalization learns most from passages that compete).
+    for text in near if both_near else [rng.choice(near)] if near else []:
+        out.append({"question": q.question, "context": text, "start": None, "end": None})
     removed = _without_answer_sentence(pos["context"], pos["start"], pos["end"])
     if removed_neg > 0 and removed and not has_answer(removed) and rng.random() < removed_neg:
         out.append({"question": q.question, "context": removed, "start": None, "end": None})
@@ -216,13 +224,37 @@ def featurize(tokenizer: Any, examples: list[dict], max_length: int = MAX_LENGTH
             if s_tok is None or e_tok is None or e_tok < s_tok:
                 continue  # answer cut off by truncation
         feats.append(
-            {"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"], "start": s_tok, "end": e_tok}
+            {
+                "input_ids": enc["input_ids"],
+                "token_type_ids": enc["token_type_ids"],
+                "start": s_tok,
+                "end": e_tok,
+                "group": ex.get("group", -1),
+                "context": [int(sid == 1) for sid in seq],
+            }
         )
     return feats
 
 
-def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
-    """Shuffled, then sorted by length within pools of 50 batches: little padding, still random."""
+def batches(feats: list[dict], batch_size: int, rng: random.Random, grouped: bool = False) -> list[list[dict]]:
+    """Shuffled, then sorted by length within pools of 50 batches: little padding, still random.
+    ``grouped``: a question's passages stay in one batch (shared normalization compares them)."""
+    if grouped:
+        groups: dict[int, list[dict]] = {}
+        for f in feats:
+            groups.setdefault(f["group"] if f["group"] >= 0 else -1 - id(f), []).append(f)
+        units = list(groups.values())
+        rng.shuffle(units)
+        out_g: list[list[dict]] = []
+        cur: list[dict] = []
+        for u in units:
+            if cur and len(cur) + len(u) > batch_size:
+                out_g.append(cur)
+                cur = []
+            cur = cur + u
+        if cur:
+            out_g.append(cur)
+        return out_g
     order = feats[:]
     rng.shuffle(order)
     out: list[list[dict]] = []
@@ -251,6 +283,41 @@ def collate(batch: list[dict], pad_id: int) -> tuple[dict[str, Any], Any, Any]:
     return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}, starts, ends
 
 
+def shared_norm_loss(start_logits: Any, end_logits: Any, batch: list[dict], starts: Any, ends: Any) -> Any:
+    """Clark & Gardner (2018): the answer's start (and end) softmax taken over the context tokens of
+    *all* passages of its question at once, so span scores become comparable across passages (the
+    pipeline picks one sentence among five passages: on the calibration titles, 40 of its 62
+    wrong picks that a retrieved passage could have answered came from another passage)."""
+    import torch
+
+    losses = []
+    by_group: dict[int, list[int]] = {}
+    for i, f in enumerate(batch):
+        if f["group"] >= 0:
+            by_group.setdefault(f["group"], []).append(i)
+    for rows in by_group.values():
+        pos = [i for i in rows if batch[i]["start"] != 0]
+        if len(pos) != 1 or len(rows) < 2:
+            continue
+        for logits, gold in ((start_logits, starts), (end_logits, ends)):
+            flat, target = [], None
+            offset = 0
+            for i in rows:
+                ctx = torch.tensor(batch[i]["context"], dtype=torch.bool)
+                idx = torch.nonzero(ctx).squeeze(1)
+                if i == pos[0]:
+                    hit = (idx == int(gold[i])).nonzero()
+                    if len(hit):
+                        target = offset + int(hit[0])
+                flat.append(logits[i, idx])
+                offset += len(idx)
+            if target is not None:
+                losses.append(torch.nn.functional.cross_entropy(torch.cat(flat)[None], torch.tensor([target])))
+    if not losses:
+        return start_logits.sum() * 0.0
+    return torch.stack(losses).mean()
+
+
 def train(
     squad: Path,
     out: Path,
@@ -263,6 +330,7 @@ def train(
     removed_neg: float = 0.0,
     swapped_neg: float = 0.0,
     parts: tuple[str, ...] = ("reader",),
+    shared_norm: float = 0.0,
 ) -> dict:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -273,7 +341,9 @@ def train(
     base, base_id = resolve_embedder("packaged")
     tokenizer = AutoTokenizer.from_pretrained(base)
     t0 = time.time()
-    examples = build_examples(squad, seed, removed_neg=removed_neg, swapped_neg=swapped_neg, parts=parts)
+    examples = build_examples(
+        squad, seed, removed_neg=removed_neg, swapped_neg=swapped_neg, parts=parts, both_near=shared_norm > 0
+    )
     if limit:
         examples = examples[:limit]
     feats = featurize(tokenizer, examples)
@@ -287,7 +357,7 @@ def train(
     )
     model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    losses = fit(model, feats, tokenizer.pad_token_id, epochs, lr, batch_size, seed)
+    losses = fit(model, feats, tokenizer.pad_token_id, epochs, lr, batch_size, seed, shared_norm)
     save(
         model,
         tokenizer,
@@ -300,6 +370,7 @@ def train(
             "with_answer": n_pos,
             "removed_neg": removed_neg,
             "swapped_neg": swapped_neg,
+            "shared_norm": shared_norm,
             "epochs": epochs,
             "lr": lr,
             "batch_size": batch_size,
@@ -312,9 +383,18 @@ def train(
 
 
 def fit(
-    model: Any, feats: list[dict], pad_id: int, epochs: float, lr: float, batch_size: int, seed: int
+    model: Any,
+    feats: list[dict],
+    pad_id: int,
+    epochs: float,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    shared_norm: float = 0.0,
 ) -> list[float]:
-    """AdamW with linear warm-up (6% of steps) and decay, gradients clipped at 1; the losses per step."""
+    """AdamW with linear warm-up (6% of steps) and decay, gradients clipped at 1; the losses per step.
+    The loss is the usual per-passage span loss (no-answer passages point at [CLS]), plus
+    ``shared_norm`` times the shared-normalization loss over each question's passages."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -330,17 +410,20 @@ def fit(
     model.train()
     step, losses, t1 = 0, [], time.time()
     while step < total:
-        for batch in batches(feats, batch_size, rng):
+        for batch in batches(feats, batch_size, rng, grouped=shared_norm > 0):
             if step >= total:
                 break
             inputs, starts, ends = collate(batch, pad_id)
             outp = model(**inputs, start_positions=starts, end_positions=ends)
-            outp.loss.backward()
+            loss = outp.loss
+            if shared_norm > 0:
+                loss = loss + shared_norm * shared_norm_loss(outp.start_logits, outp.end_logits, batch, starts, ends)
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
-            losses.append(float(outp.loss.detach()))
+            losses.append(float(loss.detach()))
             step += 1
             if step % 50 == 0:
                 rate = step / (time.time() - t1)
@@ -374,8 +457,10 @@ def render_card(info: dict, card: str | None = None) -> str:
     """The model card filled from training.json's ``info`` (the reader's card by default)."""
     parts = info.get("squad_parts", ["reader"])
     unused = [p for p in ("reader", "fusion", "calibration", "test") if p not in parts]
+    shared = info.get("shared_norm", 0.0)
     return (card or MODEL_CARD).format(
         **info,
+        shared=f", shared-normalization loss weight {shared} over each question's passages" if shared else "",
         titles=len(info["squad_titles"]),
         parts=" and ".join(f"`{p}`" for p in parts) + (" parts" if len(parts) > 1 else " part"),
         unused=", ".join(unused[:-1]) + (" and " if len(unused) > 1 else "") + unused[-1],
@@ -394,7 +479,7 @@ the gold paragraph, chunked as the index chunks articles) and the rest without (
 paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, and
 sometimes a passage of another title). The {unused} titles were not used.
 
-Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}, linear warm-up/decay; the
+Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}{shared}, linear warm-up/decay; the
 word-embedding table frozen (it is the packaged MiniLM's and is loaded from there: this folder holds
 the other weights in float16, ~21 MB). Final training loss {final_loss:.3f}; {minutes} min on 2 CPU cores.
 
@@ -422,6 +507,12 @@ def main() -> None:
         "--swapped-neg", type=float, default=0.0, help="share of questions that add an entity-swapped passage"
     )
     ap.add_argument(
+        "--shared-norm",
+        type=float,
+        default=0.0,
+        help="weight of the shared-normalization loss over each question's passages (0: off)",
+    )
+    ap.add_argument(
         "--parts",
         default="reader",
         help="comma-separated parts of rag/data/squad_split.json whose titles it trains on",
@@ -441,6 +532,7 @@ def main() -> None:
             removed_neg=a.removed_neg,
             swapped_neg=a.swapped_neg,
             parts=tuple(p for p in a.parts.split(",") if p),
+            shared_norm=a.shared_norm,
         )
     )
 
