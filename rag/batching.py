@@ -19,6 +19,7 @@ says so when it starts (``expect``); a free decoder waits for the drafts it was 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import queue
 import threading
@@ -32,18 +33,20 @@ log = logging.getLogger(__name__)
 _DONE = object()
 
 
-def cache_name(model: Any) -> str:
-    """The name a model's forward takes and returns its KV cache under: transformers 5.x renamed
-    ``past_key_values`` to ``cache`` (the old name warns, and goes in 5.40); ``pyproject.toml``
-    admits releases on both sides of the rename."""
+@functools.cache
+def cache_name(model_class: Any) -> str:
+    """The name a model class's forward takes and returns its KV cache under: transformers 5.x
+    renamed ``past_key_values`` to ``cache`` (the old name warns, and goes in 5.40);
+    ``pyproject.toml`` admits releases on both sides of the rename. Read once per class: it is
+    asked at every decoding step."""
     import inspect
 
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
 
 
 def forward_cached(model: Any, cache: Any = None, **inputs: Any) -> tuple[Any, Any]:
     """One forward pass with ``use_cache``: (logits, the KV cache to pass to the next step)."""
-    name = cache_name(model)
+    name = cache_name(model.__class__)
     if cache is not None:
         inputs[name] = cache
     out = model(**inputs, use_cache=True)

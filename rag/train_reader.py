@@ -238,12 +238,14 @@ def featurize(tokenizer: Any, examples: list[dict], max_length: int = MAX_LENGTH
 
 def batches(feats: list[dict], batch_size: int, rng: random.Random, grouped: bool = False) -> list[list[dict]]:
     """Shuffled, then sorted by length within pools of 50 batches: little padding, still random.
-    ``grouped``: a question's passages stay in one batch (shared normalization compares them)."""
+    ``grouped``: a question's passages stay in one batch (shared normalization compares them);
+    questions are shuffled, not sorted by length."""
     if grouped:
         groups: dict[int, list[dict]] = {}
         for f in feats:
-            groups.setdefault(f["group"] if f["group"] >= 0 else -1 - id(f), []).append(f)
-        units = list(groups.values())
+            if f["group"] >= 0:
+                groups.setdefault(f["group"], []).append(f)
+        units = list(groups.values()) + [[f] for f in feats if f["group"] < 0]
         rng.shuffle(units)
         out_g: list[list[dict]] = []
         cur: list[dict] = []
@@ -299,12 +301,12 @@ def shared_norm_loss(start_logits: Any, end_logits: Any, batch: list[dict], star
         pos = [i for i in rows if batch[i]["start"] != 0]
         if len(pos) != 1 or len(rows) < 2:
             continue
+        tokens = {i: torch.nonzero(torch.tensor(batch[i]["context"], dtype=torch.bool)).squeeze(1) for i in rows}
         for logits, gold in ((start_logits, starts), (end_logits, ends)):
             flat, target = [], None
             offset = 0
             for i in rows:
-                ctx = torch.tensor(batch[i]["context"], dtype=torch.bool)
-                idx = torch.nonzero(ctx).squeeze(1)
+                idx = tokens[i]
                 if i == pos[0]:
                     hit = (idx == int(gold[i])).nonzero()
                     if len(hit):
