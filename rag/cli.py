@@ -204,6 +204,17 @@ def eval_cmd(
     multipart: Annotated[
         int, typer.Option("--multipart", help="With --squad: two-part questions to ask (0 = none).")
     ] = 100,
+    news: Annotated[
+        Path | None,
+        typer.Option(
+            "--news",
+            help="A news collection (cluster folders with questions.jsonl), each indexed alone.",
+            file_okay=False,
+        ),
+    ] = None,
+    news_part: Annotated[
+        str, typer.Option("--news-part", help="With --news: report (default), calibration, fit or all clusters.")
+    ] = "report",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print one row per question.")] = False,
 ) -> None:
     """Run every question through rag.query and print the figures of the eval README.
@@ -215,6 +226,8 @@ def eval_cmd(
     _setup_logging(False)
     if squad is not None:
         return _squad_eval(squad, part, n, followups, multipart, generator, out, verbose)
+    if news is not None:
+        return _news_eval(news, news_part, generator, out, verbose)
     if qa is None or not qa.is_file():
         _fail(f"QA file not found: {qa}" if qa else "give a QA file, or --squad PATH", 2)
     try:
@@ -257,6 +270,54 @@ def _print_figures(s: dict) -> None:
     ]
     for name, value, unit in rows:
         typer.echo(f"{name:>38}: {value}{unit}")
+
+
+def _news_eval(root: Path, part: str, generator: str | None, out: Path | None, verbose: bool) -> None:
+    from rag.news_eval import part_clusters, run_news
+    from rag.settings import default_cache_dir
+
+    try:
+        dirs = part_clusters(root, part)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e), 2)
+    if not dirs:
+        _fail(f"{root} has no cluster of the {part!r} part of the split", 2)
+    work = default_cache_dir() / "news-eval" / root.resolve().name
+    typer.echo(f"{len(dirs)} clusters ({part}); their indexes under {work}", err=True)
+    pipe = make_pipeline(dirs[0], work / dirs[0].name, generator)
+    _guard(pipe.warm_up)
+
+    def progress(name: str, i: int, total: int) -> None:
+        typer.echo(f"\r{i}/{total} clusters ({name})", nl=i == total, err=True)
+
+    run = _guard(lambda: run_news(pipe, dirs, work, progress))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions)
+    if verbose:
+        for r in run.rows:
+            typer.echo(json.dumps(r))
+    s = run.summary
+    typer.echo(json.dumps(s))
+    for name in (
+        "n",
+        "clusters",
+        "accuracy",
+        "false_abstain",
+        "abstain_on_unanswerable",
+        "citation_hit",
+        "answers_with_unsupported_numbers",
+        "mean_f1",
+        "recall@1",
+        "recall@3",
+        "recall@5",
+        "latency_p50_s",
+        "latency_p90_s",
+    ):
+        typer.echo(f"{name:>34}: {s.get(name)}")
+    for group in ("accuracy_by_type", "false_abstain_by_type", "declined_by_kind"):
+        typer.echo(f"{group:>34}: " + ", ".join(f"{k} {v}" for k, v in s[group].items()))
 
 
 def _squad_eval(

@@ -26,10 +26,13 @@ REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _PUNCT = set(string.punctuation) - {"$", "%", "."}
+# citation markers such as [1] or [1, 2] are structure, not numbers an answer states
+_MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def norm(s: str) -> str:
-    s = s.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    s = s.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    s = s.replace("–", "-").replace("—", "-")
     s = "".join(ch for ch in s if ch not in _PUNCT)
     s = re.sub(r"\.(?!\d)", " ", s)
     s = re.sub(r"\b(a|an|the)\b", " ", s)
@@ -88,6 +91,7 @@ def prediction(item: dict, ans: Answer) -> dict:
         "retrieved": [{"source": p.chunk.source, "text": p.chunk.text} for p in ans.passages],
         "rewritten_question": ans.rewritten_question,
         "sentences": [{"text": s.text, "kind": s.kind, "verified": s.verified} for s in ans.sentences],
+        "notes": list(ans.notes),
         "seconds": ans.timings.get("total", 0.0),
     }
 
@@ -105,14 +109,21 @@ def score(items: list[dict], preds: dict[str, dict]) -> dict:
         else:
             golds = [it["answer"], *it.get("aliases", [])]
             row["false_abstain"] = abstained
-            row["correct"] = any(norm(g) and norm(g) in norm(ans) for g in golds)
+            if it.get("all_of"):  # several parts: each group needs one member in the answer
+                row["correct"] = all(any(norm(g) and norm(g) in norm(ans) for g in grp) for grp in it["all_of"])
+            else:
+                row["correct"] = any(norm(g) and norm(g) in norm(ans) for g in golds)
             row["f1"] = max(f1(ans, g) for g in golds)
             row["cited"] = any(
                 c.get("source", "").split("/")[-1] in it["sources"] and covers(it["evidence"], [c.get("text", "")])
                 for c in cites
             )
             cited_text = " ".join(c.get("text", "") for c in cites)
-            row["unsupported_numbers"] = sorted(numbers(ans) - numbers(cited_text) - numbers(it["question"]))
+            # a declined answer claims nothing (the closest passages it lists are not answers)
+            bare = _MARKERS.sub(" ", ans)
+            row["unsupported_numbers"] = (
+                [] if abstained else sorted(numbers(bare) - numbers(cited_text) - numbers(it["question"]))
+            )
             retrieved = [(r["source"], r["text"]) for r in p.get("retrieved", [])]
             row["recall"] = retrieval_hits(it, retrieved)
         rows.append(row)
