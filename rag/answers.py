@@ -134,13 +134,15 @@ class AnswerBuilder:
             return None  # a lead-in ("… built on several key pillars:"): the answer is what it introduces
         return best
 
-    def extractive(self, ev: Evidence) -> Answer:
+    def extractive(self, ev: Evidence, more: list[Candidate] | None = None) -> Answer:
         """The best sentence quoted (with the next one when the fact runs on into it), led by the
-        reader's short answer in bold when there is a confident one."""
+        reader's short answer in bold when there is a confident one. ``more``: further sentences
+        that name more of the things asked for ("Which two firms …?"), quoted after it; then no
+        one span leads."""
         best = ev.candidates[0]
-        short = self.short_answer(ev)
-        chosen = [best]
-        if short is None:
+        short = None if more else self.short_answer(ev)
+        chosen = [best, *(more or [])]
+        if short is None and not more:
             best = same_sentence_with_a_next(ev, best)
             follow = next_sentence(ev.passages[best.passage_index].chunk.text, best)
             if follow is not None and continues(best.text, follow.text):
@@ -325,6 +327,9 @@ def no_final_stop(text: str) -> str:
 
 
 CURRENCY_SIGNS = "$€£¥₩₹"
+# A news dateline opening the first sentence: "HERAKLION, Greece, August 5, 2025 — " (place, up to
+# three comma-separated parts: region, date, year; then a dash). It says where the story was filed.
+DATELINE = re.compile(r"[A-Z][A-Za-z.' -]{1,40}(?:, [A-Za-z0-9.' -]{1,40}){0,3}\s+(?:—|–|--)\s+")
 BRACKETS = (("(", ")"), ("[", "]"), ("“", "”"))
 
 
@@ -332,7 +337,11 @@ def tidy_span(text: str, a: int, b: int, lo: int, hi: int) -> tuple[int, int]:
     """The reader's span [a, b) of ``text`` with the edges a reader's tokens cut wrongly put back,
     never leaving [lo, hi) (its sentence): a currency sign right before it ("185 billion" is
     "$185 billion"), and a bracket or quote it opens or closes but does not match ("Liberal
-    Democratic Party (LDP" → "… (LDP)"; cut before the opener when its match is not next)."""
+    Democratic Party (LDP" → "… (LDP)"; cut before the opener when its match is not next), and a
+    dateline it starts in ("STRELSAU, May 4, 2026 — Helga Varnum" → "Helga Varnum")."""
+    dateline = DATELINE.match(text, lo, hi)
+    if dateline is not None and a < dateline.end() < b:
+        a = dateline.end()
     if lo < a and text[a - 1] in CURRENCY_SIGNS:
         a -= 1
     for opener, closer in BRACKETS:

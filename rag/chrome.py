@@ -29,6 +29,8 @@ SENTENCE_WORDS = 12  # a line of this many words ending like a sentence is artic
 NAV_WORDS = 4  # short lines before the headline are navigation
 
 _SEPARATORS = re.compile(r"\s(?:»|›|>|/|\||→|::)\s")
+_BAR = re.compile(r"\s+[|·•]\s+")  # between the items of a share bar or a list of related links
+LINK_WORDS = 20  # a related-article link is a headline: at most this many words
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|december|"
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -152,9 +154,28 @@ def is_widget(line: str) -> bool:
     return bool(plain) and len(plain.split()) <= 8 and bool(_WIDGETS.match(plain))
 
 
+def is_widget_bar(line: str) -> bool:
+    """A widget with its items on one line: a labelled bar ("Share this article: Facebook | X |
+    Email", "Related: <headline> | <headline>", "Read more: <headline>"), whose label is a widget
+    and whose items are links (no sentence among them), or a bare row of share buttons
+    ("Facebook · X · WhatsApp · Email") that is mostly widgets."""
+    head, colon, rest = line.partition(":")
+    if colon and rest.strip() and is_widget(head):
+        items = [x.strip() for x in _BAR.split(rest) if x.strip()]
+        return all(len(_words(x)) <= LINK_WORDS and not x.endswith((".", "!")) for x in items)
+    items = [x for x in _BAR.split(line) if x.strip()]
+    return len(items) >= 3 and sum(is_widget(x) for x in items) >= len(items) - 1
+
+
 def is_chrome(line: str) -> bool:
     """Chrome by shape alone, wherever it stands."""
-    return is_breadcrumb(line) or is_dateline(line) or byline_author(line) is not None or is_widget(line)
+    return (
+        is_breadcrumb(line)
+        or is_dateline(line)
+        or byline_author(line) is not None
+        or is_widget(line)
+        or is_widget_bar(line)
+    )
 
 
 def looks_like_title(line: str, nxt: str | None) -> bool:
@@ -199,7 +220,7 @@ def _line_chrome(lines: list[str], content: list[int], out: Cleaned) -> tuple[se
             out.author = out.author or name
             m = _HAS_FULL_DATE.search(line)
             out.date = out.date or (m.group(0) if m else "")
-        elif is_widget(line):
+        elif is_widget(line) or is_widget_bar(line):
             drop.add(i)
     return drop, crumb_title
 

@@ -62,6 +62,84 @@ def split_question(question: str) -> list[str]:
     return out if len(out) > 1 else [question]
 
 
+_NAMED = frozenset({"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
+_PERSONAL = {"he": "", "she": "", "him": "", "his": "'s", "her": ""}
+_IMPERSONAL = {"it": "", "its": "'s", "they": "", "them": "", "their": "'s"}
+
+
+def subject(question: str) -> Any:
+    """The span of the question's subject, what its later parts refer back to: the non-wh
+    argument of the main verb ("Who is [Japan's new prime minister]?", "How many growers does
+    [the union] represent?", "When was [the bridge] opened?"); None when there is none."""
+    doc = nlp()(question)
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return None
+    for dep in ("nsubj", "nsubjpass", "attr", "dobj"):
+        for child in root.children:
+            if child.dep_ != dep or child.pos_ == "PRON" or any(t.tag_ in WH_TAGS for t in child.subtree):
+                continue
+            return doc[child.left_edge.i : child.right_edge.i + 1]
+    # the small parser can lose the subject ("did [Norda Air] forecast" as a compound): its first name
+    return next((e for e in doc.ents if e.label_ in _NAMED), None)
+
+
+_HOW_MANY_ITEMS = {"two": 2, "three": 3, "both": 2}
+
+
+def items_asked(question: str) -> int:
+    """How many things the question asks to be named: 2 for "Which two firms …?", "What are the
+    two …", "both …" on the asked noun; 1 otherwise. Read from the parse: the number word must
+    modify the noun the wh-word asks about (or be its determiner), so "two" elsewhere does not count."""
+    low = question.lower()
+    if not any(w in low.split() for w in _HOW_MANY_ITEMS):
+        return 1
+    doc = nlp()(question)
+    for tok in doc:
+        n = _HOW_MANY_ITEMS.get(tok.lower_)
+        if n is None or tok.dep_ not in ("nummod", "det", "predet", "quantmod", "amod"):
+            continue
+        noun = tok.head
+        asked = any(c.tag_ in WH_TAGS for c in noun.children) or any(
+            t.tag_ in WH_TAGS and t.dep_ in ("attr", "nsubj") for t in noun.head.children
+        )
+        if noun.pos_ in ("NOUN", "PROPN") and asked:
+            return n
+    return 1
+
+
+def refer_back(first: str, part: str, answer: str | None = None) -> str:
+    """A later part with its first third-person pronoun replaced by what it refers to, so that it
+    stands alone. When the first part asks *who* and was answered with a name, "he"/"she" is
+    that person ("Who is the new prime minister and when did she meet the king?" → "When did
+    <the name> meet the king?"); otherwise the first part's subject: "he"/"she" take it whole,
+    "it"/"they" the thing it is *of* when it has one ("the cost of the centre … when will it
+    open?": the centre). A part without such a pronoun is left as it is."""
+    doc = nlp()(part)
+    tok = next(
+        (t for t in doc if t.pos_ == "PRON" and (t.lower_ in _PERSONAL or t.lower_ in _IMPERSONAL)),
+        None,
+    )
+    if tok is None:
+        return part
+    personal = tok.lower_ in _PERSONAL
+    if personal and answer and first.split()[0].lower() in ("who", "whom"):
+        name = answer
+    else:
+        head = subject(first)
+        if head is None:
+            return part
+        name = head.text
+        of = next((c for t in head for c in t.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+        pobj = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+        if pobj is not None and not personal:
+            name = head.doc[pobj.left_edge.i : pobj.right_edge.i + 1].text
+    text = name + ("'s" if tok.dep_ == "poss" or tok.tag_ == "PRP$" else "")
+    if tok.i == 0:
+        text = text[0].upper() + text[1:]
+    return part[: tok.idx] + text + part[tok.idx + len(tok.text) :]
+
+
 def _wh_phrase_len(span: Any) -> int:
     """How many non-wh words of the first part belong to its wh-phrase ("which city" -> 1)."""
     toks = list(span)

@@ -320,6 +320,61 @@ def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argpa
     return decision
 
 
+def news_parts(a: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    """The news fit and calibration clusters' rows (gathered once, then reused with --reuse)."""
+    from rag.news_eval import part_clusters
+    from rag.news_rows import news_rows
+    from rag.pipeline import Pipeline
+
+    tag = "".join("-" + Path(m).name for m in reader_members(a.reader)) if a.reader != "packaged" else ""
+    cache = a.work / f"news-rows{tag}-f{len(FEATURES)}.json"
+    if a.reuse and cache.is_file():
+        saved = json.loads(cache.read_text())
+        return _decode(saved["fit"]), _decode(saved["calibration"])
+    fit_dirs, cal_dirs = part_clusters(a.news, "fit"), part_clusters(a.news, "calibration")
+    work = a.work / "news"
+    base = Pipeline(None, None, docs_dir=fit_dirs[0], index_dir=work / fit_dirs[0].name, reader=a.reader)
+    fit_rows, cal_rows = news_rows(base, fit_dirs, work), news_rows(base, cal_dirs, work)
+    a.work.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"fit": _encode(fit_rows), "calibration": _encode(cal_rows)}))
+    return fit_rows, cal_rows
+
+
+def fit_on_news(a: argparse.Namespace) -> None:
+    """The scorer fitted on the news fit clusters (and the SQuAD fusion titles with --with-squad),
+    its thresholds and its answer-or-decline decision chosen on the news calibration clusters."""
+    fit_rows, cal_rows = news_parts(a)
+    if a.with_squad:
+        squad = json.loads((a.work / f"scorer-rows-n{a.n}-f{len(FEATURES)}-conflict.json").read_text())
+        fit_rows = fit_rows + _decode(squad["fusion"]) + _decode(squad["fusion_swapped"])
+    rows = [r for r in fit_rows if len(r["x"])]
+    x, y = np.concatenate([r["x"] for r in rows]), np.concatenate([r["y"] for r in rows])
+    drop = {f for f in a.without.split(",") if f} | ({"ranker"} if switched_off(a.ranker) else set())
+    scorer = fit(x, y, a.c, [f for f in FEATURES if f not in drop])
+    from rag.settings import default
+
+    max_short_words = default("max_short_words")
+    chosen = choose_thresholds(
+        stage1_probabilities(scorer, cal_rows), cal_rows, a.max_false_refusals, a.short_precision, max_short_words
+    )
+    scorer.refuse_below, scorer.short_above = chosen["refuse_below"], chosen["short_above"]
+    scorer.info = {
+        "fitted_on": "news fit clusters (rag/data/news_split.json)"
+        + (" and SQuAD v1.1 dev fusion titles (rag/data/squad_split.json)" if a.with_squad else ""),
+        "rows": len(y),
+        "positives": int(y.sum()),
+        "thresholds_on": "news calibration clusters",
+        "top_k": default("top_k"),
+        "max_false_refusals": a.max_false_refusals,
+        "short_precision": a.short_precision,
+        **chosen["calibration"],
+    }
+    scorer.decision = fit_decision(scorer, fit_rows, cal_rows, a)
+    scorer.info["decision"]["fitted_on"] = scorer.info["fitted_on"]
+    scorer.save(a.out)
+    print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
@@ -350,8 +405,22 @@ def main() -> None:
         help="comma-separated FEATURES of the best sentence the answer-or-decline decision weighs too",
     )
     ap.add_argument("--top", type=int, default=3, help="first-stage sentences the second stage re-scores")
+    ap.add_argument(
+        "--news",
+        type=Path,
+        default=None,
+        help="a news collection (../shared/eval/news): fit on its fit clusters, thresholds on its calibration "
+        "clusters (rag/data/news_split.json)",
+    )
+    ap.add_argument(
+        "--with-squad",
+        action="store_true",
+        help="with --news: the SQuAD fusion rows of the last SQuAD run (--work) are fitted on too",
+    )
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    if a.news is not None:
+        return fit_on_news(a)
     fusion_reader = a.fusion_reader or a.reader
     trained_on = reader_titles(a.reader) & set(part_titles(load_split(), "fusion"))
     if fusion_reader == a.reader and trained_on:

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CHUNKER_VERSION = (
-    5  # bump when cleaning or chunking changes their output (text, title, author, date) for the same files
+    6  # bump when cleaning or chunking changes their output (text, title, author, date) for the same files
 )
 FILES = ("manifest.json", "chunks.jsonl", "vectors.npy", "faiss.index")
 

@@ -86,7 +86,7 @@ class NewsRun:
 
 def cluster_pipeline(base: Pipeline, cluster: Path, work: Path) -> Pipeline:
     """A pipeline over one cluster, sharing ``base``'s loaded models."""
-    from rag.pipeline import Components, Pipeline
+    from rag.pipeline import Components
 
     shared = Components(
         embedder=base.embedder,
@@ -94,7 +94,7 @@ def cluster_pipeline(base: Pipeline, cluster: Path, work: Path) -> Pipeline:
         scorer=base.scorer,
         generator=base.generator,
     )
-    pipe = Pipeline(base.settings, shared, docs_dir=cluster, index_dir=work / cluster.name)
+    pipe = type(base)(base.settings, shared, docs_dir=cluster, index_dir=work / cluster.name)
     pipe.sync()
     return pipe
 

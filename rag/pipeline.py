@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 from rag.answer_types import MONEY, question_type, states_a_count, states_an_amount
 from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
 from rag.bylines import match_article, metadata_field, topic_terms
-from rag.decompose import split_question
+from rag.decompose import items_asked, refer_back, split_question
 from rag.embedding import Embedder, ModelLoadError
 from rag.entity_conflict import conflicts
-from rag.evidence import Grounder
+from rag.evidence import Candidate, Grounder
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.index import BuildReport, Index, IndexStore, IndexWriteError
 from rag.likelihood import QuestionLikelihood
@@ -258,6 +258,24 @@ class Pipeline:
         name, instead = found[0]
         return f"declined: the passage never mentions {name}; its best sentence is about {instead[0]}"
 
+    def _more_items(self, ev: Evidence) -> list[Candidate]:
+        """For a question that asks for two or three things ("Which two unions …?"): the next best
+        sentences, from anywhere in the evidence, that the scorer would answer with on their own
+        and that name something the sentences already chosen do not."""
+        n = items_asked(ev.question)
+        if n < 2 or self.scorer is None or not ev.candidates:
+            return []
+        said = ev.candidates[0].text.lower()
+        more: list[Candidate] = []
+        for c in ev.candidates[1:]:
+            if len(more) == n - 1 or (c.p or 0.0) < self.scorer.refuse_below:
+                break
+            if c.text.lower() in said or not c.span_text or c.span_text.lower() in said:
+                continue
+            more.append(c)
+            said += " " + c.text.lower()
+        return more
+
     def _no_figure(self, ev: Evidence) -> str | None:
         """ "How many X?" is answered by a number, "how much did it cost?" by a sum of money. When
         the best sentence holds none, it is about X without counting or pricing it, and quoting it
@@ -431,11 +449,13 @@ class Pipeline:
                 ev = self.gather(question, history, top_k, exclude)
             t1 = time.perf_counter()
             timings = {"retrieve": t1 - t0}
-            if (why := self.declines(ev)) is not None:
+            why = self.declines(ev)
+            more = self._more_items(ev) if why is None else []
+            if why is not None:
                 answer = self.answers.abstain(ev)
                 answer.notes += [why] if why else []
-            elif self.generator is None:
-                answer = self.answers.extractive(ev)
+            elif self.generator is None or more:
+                answer = self.answers.extractive(ev, more)
             elif self.draft_policy == "no-short-answer" and self.answers.short_answer(ev) is not None:
                 answer = self.answers.extractive(ev)
                 answer.notes.append(
@@ -494,9 +514,11 @@ class Pipeline:
         """Each part retrieved, scored and answered on its own (extractively: a verified quote or
         short answer per part); a later part sees the earlier ones as conversation, so "it" in
         "… and who designed it?" is resolved the way a follow-up is."""
-        answers = []
+        answers: list[Answer] = []
         turns = list(history or [])
-        for part in parts:
+        for k, part in enumerate(parts):
+            if k > 0:  # "… and when did she …?": the part asked about the first part's subject
+                part = refer_back(parts[0], part, answers[0].short_answer if not answers[0].abstained else None)
             if (field := metadata_field(part)) is not None:
                 a = self._about_article(part, field, turns or None, top_k, exclude)
             else:

@@ -33,6 +33,7 @@ import numpy as np
 
 from rag.chunking import chunk_document, sentence_spans
 from rag.embedding import resolve_embedder
+from rag.news_eval import part_clusters
 from rag.reader import MAX_LENGTH, PACKAGED_READER, WORD_EMBEDDINGS, reader_folder, reader_members
 from rag.retrieval import BM25Index
 from rag.squad import SquadQuestion, load_split, load_squad, part_titles
@@ -333,7 +334,13 @@ def train(
     swapped_neg: float = 0.0,
     parts: tuple[str, ...] = ("reader",),
     shared_norm: float = 0.0,
+    news: Path | None = None,
+    init: Path | None = None,
+    squad_share: float = 1.0,
 ) -> dict:
+    """``news``: a news collection whose fit clusters are trained on too (``rag.news_examples``).
+    ``init``: start from this reader folder instead of the bare MiniLM body (a fine-tune), with
+    ``squad_share`` of the SQuAD examples replayed beside the news ones."""
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -346,6 +353,16 @@ def train(
     examples = build_examples(
         squad, seed, removed_neg=removed_neg, swapped_neg=swapped_neg, parts=parts, both_near=shared_norm > 0
     )
+    if squad_share < 1.0:
+        examples = examples[: int(len(examples) * squad_share)]
+    n_news = 0
+    if news is not None:
+        from rag.news_examples import news_examples
+
+        extra = news_examples(news, seed)
+        n_news = len(extra)
+        examples = examples + extra
+        random.Random(seed).shuffle(examples)
     if limit:
         examples = examples[:limit]
     feats = featurize(tokenizer, examples)
@@ -357,7 +374,12 @@ def train(
         len(feats) - n_pos,
         time.time() - t0,
     )
-    model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
+    if init is not None:
+        from rag.reader import load_qa_model, resolve_reader
+
+        model = load_qa_model(resolve_reader(str(init)))
+    else:
+        model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     losses = fit(model, feats, tokenizer.pad_token_id, epochs, lr, batch_size, seed, shared_norm)
     save(
@@ -373,6 +395,10 @@ def train(
             "removed_neg": removed_neg,
             "swapped_neg": swapped_neg,
             "shared_norm": shared_norm,
+            "news_clusters": sorted(p.name for p in part_clusters(news, "fit")) if news is not None else [],
+            "news_examples": n_news,
+            "init": str(init) if init is not None else "",
+            "squad_share": squad_share,
             "epochs": epochs,
             "lr": lr,
             "batch_size": batch_size,
@@ -519,6 +545,9 @@ def main() -> None:
         default="reader",
         help="comma-separated parts of rag/data/squad_split.json whose titles it trains on",
     )
+    ap.add_argument("--news", type=Path, default=None, help="a news collection: its fit clusters are trained on too")
+    ap.add_argument("--init", type=Path, default=None, help="start from this reader folder (a fine-tune)")
+    ap.add_argument("--squad-share", type=float, default=1.0, help="share of the SQuAD examples kept")
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
     print(
@@ -535,6 +564,9 @@ def main() -> None:
             swapped_neg=a.swapped_neg,
             parts=tuple(p for p in a.parts.split(",") if p),
             shared_norm=a.shared_norm,
+            news=a.news,
+            init=a.init,
+            squad_share=a.squad_share,
         )
     )
 

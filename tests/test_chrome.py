@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chrome import byline_author, is_breadcrumb, is_dateline, is_widget, label_of, strip_chrome
+from rag.chrome import byline_author, is_breadcrumb, is_dateline, is_widget, is_widget_bar, label_of, strip_chrome
 
 PARA = (
     "The committee met for three hours on Monday and agreed to publish its findings before the end of the year, "
@@ -48,6 +48,45 @@ def test_bylines_give_the_name_without_the_role() -> None:
 def test_widgets_are_whole_lines_only() -> None:
     assert is_widget("Related Posts") and is_widget("Top 5 This Week") and is_widget("3 Comments")
     assert not is_widget("Related posts on social media drew 2 million views, the ministry said.")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share this story: Facebook | X | Threads | Email",
+        "Share this article: Facebook · Bluesky · Email",
+        "Facebook · Twitter · LinkedIn · Copy link",
+        "Related: Harbour town weighs a second ferry pier | Why the tide tables changed?",
+        "Read more: Inside the fight over the old mill",
+    ],
+)
+def test_widget_bars(line: str) -> None:
+    assert is_widget_bar(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Update: The council voted five to four on Tuesday to delay the pier.",
+        "Press contact: Ines Marlow, harbour office",
+        "Shares in Dunmere Shipping fell 4% | the steepest drop in a decade",
+        "Related reading for the inquiry ran to 400 pages, the chair said.",
+    ],
+)
+def test_prose_and_contact_lines_are_not_widget_bars(line: str) -> None:
+    assert not is_widget_bar(line)
+
+
+def test_a_share_bar_is_never_the_title() -> None:
+    lines = [
+        "Share this article: Facebook · X · Email",
+        "Harbour board approves second ferry pier",
+        PARA,
+        "Related: Ferry fares to rise in spring | Harbour dredging starts early",
+    ]
+    out = strip_chrome(lines)
+    assert out.title == "Harbour board approves second ferry pier"
+    assert out.lines == ["Harbour board approves second ferry pier", PARA]
 
 
 def test_strip_chrome_keeps_the_article_and_finds_its_metadata() -> None:

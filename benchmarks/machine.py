@@ -1,0 +1,43 @@
+"""The CPU a benchmark ran on: model, cores and the vector extensions that change which kernels
+are fast (AVX2, AVX-512, VNNI, bfloat16, AMX). Printed with every figure, since a speed-up measured
+on one kind of CPU may vanish on another."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+ISA = {
+    "avx2": "AVX2",
+    "fma": "FMA",
+    "avx512f": "AVX-512",
+    "avx512_vnni": "AVX-512 VNNI",
+    "avx_vnni": "AVX-VNNI",
+    "avx512_bf16": "AVX-512 BF16",
+    "amx_tile": "AMX",
+}
+
+
+def cpu_info() -> dict:
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model in ("", platform.machine(), platform.processor()):
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "isa": [name for flag, name in ISA.items() if flag in flags]}
+
+
+def cpu_report() -> str:
+    info = cpu_info()
+    return f"CPU: {info['cpu']}, {info['cores']} cores; ISA: {', '.join(info['isa']) or 'no AVX2'}"
+
+
+if __name__ == "__main__":
+    print(cpu_report())
