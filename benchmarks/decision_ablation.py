@@ -10,8 +10,7 @@ measured in the same run:
   number / no sum (``Pipeline._no_figure``);
 - ``entity_conflict``: the decision's entity-conflict input and the named-entity check
   (``rag.entity_conflict``), as if no sentence ever conflicted;
-- ``heading``: headings and link lines never the answer (their score set to 0 in
-  ``rag.scoring.score_candidates``).
+- ``heading``: headlines, headings and link lines never the answer (``rag.scoring.never_answers``).
 
 The typing features (``type_match``, ``count_match``) are columns of the fitted scorer; their
 ablation is a refit without them (``python -m rag.fit_scorer --news DIR --without type_match,count_match``).
@@ -53,14 +52,14 @@ class WithoutConflict(Pipeline):
 
 @contextmanager
 def headings_answerable() -> Iterator[None]:
-    import rag.evidence
+    import rag.scoring
 
-    kept = rag.evidence.is_heading
-    rag.evidence.is_heading = lambda text: False
+    kept = rag.scoring.never_answers
+    rag.scoring.never_answers = lambda row: False
     try:
         yield
     finally:
-        rag.evidence.is_heading = kept
+        rag.scoring.never_answers = kept
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from rag.surface_types import CALENDAR_POINT, HAS_MONEY
 NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 TIME = frozenset({"DATE", "TIME"})
 AGENT = frozenset({"PERSON", "ORG", "NORP"})
+AGE = frozenset({"CARDINAL", "DATE", "QUANTITY"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
 MONEY = frozenset({"MONEY"})
 UNKNOWN = 0.5  # feature value when the question's type is not known
@@ -118,8 +119,10 @@ def question_type(question: str) -> QuestionType:
         return QuestionType(MONEY)
     if w == "how" and nxt == "long":
         return QuestionType(NUMBER | TIME, duration=True)
-    if w == "how" and nxt in ("much", "far", "large", "big", "tall", "old", "high", "often"):
-        return QuestionType(NUMBER | TIME if nxt in ("old", "often") else NUMBER)
+    if w == "how" and nxt == "old":  # an age: a count of years, not a day, a share or a sum
+        return QuestionType(AGE, duration=True)
+    if w == "how" and nxt in ("much", "far", "large", "big", "tall", "high", "often"):
+        return QuestionType(NUMBER | TIME if nxt == "often" else NUMBER)
     if w in ("when",):
         return QuestionType(TIME)
     if w in ("who", "whom", "whose"):

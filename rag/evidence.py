@@ -76,6 +76,7 @@ class Candidate:
     ranker: float = 0.0  # the sentence ranker's logit (rag.ranker)
     likelihood: float | None = None  # log P(question | sentence) per token (rag.likelihood), top few only
     p: float | None = None  # calibrated probability that this sentence answers the question
+    title: bool = False  # the sentence is its article's headline, repeated as the text's first line
     features: Any = None  # its row of rag.scoring.FEATURES (numpy), as the answer score saw it
 
 
@@ -109,7 +110,8 @@ class Grounder:
             text = p.chunk.text
             for a, b in sentence_spans(text):
                 if len(re.findall(r"\w+", text[a:b])) >= 3 and not is_question(text[a:b]):
-                    cands.append(Candidate(pi, a, b, text[a:b]))
+                    headline = " ".join(text[a:b].split()) == " ".join(p.chunk.title.split())
+                    cands.append(Candidate(pi, a, b, text[a:b], title=headline))
         if not cands:
             return []
         vecs = self.embedder.encode_memo([question] + [c.text for c in cands])
@@ -122,7 +124,7 @@ class Grounder:
             c.coverage = self.coverage(q_terms, c.text)
             c.typed = has_answer_type(kind, c.text, asked)
             c.score = support_score(c.similarity, c.coverage, c.passage_index) if c.typed else 0.0
-            if is_heading(c.text):
+            if c.title or is_heading(c.text):
                 c.score *= 0.7
         cands.sort(key=lambda c: -c.score)
         return cands

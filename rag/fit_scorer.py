@@ -39,6 +39,7 @@ from rag.scoring import (
     Scorer,
     candidate_features,
     fit,
+    never_answers,
     rank_candidates,
     read_candidates,
     rerank_probabilities,
@@ -113,13 +114,11 @@ def _decode(rows: list[dict]) -> list[dict]:
 
 def stage1_probabilities(scorer: Scorer, rows: list[dict]) -> list[np.ndarray]:
     """Each row's first-stage probabilities, headings at 0 as in ``score_candidates``."""
-    from rag.evidence import is_heading
-
     out = []
     for r in rows:
         p = scorer.probability(r["x"]) if len(r["x"]) else np.zeros(0)
-        if "sents" in r:
-            p = np.where([is_heading(t) for t in r["sents"]], 0.0, p)
+        if len(r["x"]):
+            p = np.where([never_answers(row) for row in r["x"]], 0.0, p)
         out.append(p)
     return out
 
@@ -327,26 +326,37 @@ def news_parts(a: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     from rag.pipeline import Pipeline
 
     tag = "".join("-" + Path(m).name for m in reader_members(a.reader)) if a.reader != "packaged" else ""
-    cache = a.work / f"news-rows{tag}-f{len(FEATURES)}.json"
+    cache = a.work / f"news-rows{tag}-f{len(FEATURES)}-other12.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
         return _decode(saved["fit"]), _decode(saved["calibration"])
     fit_dirs, cal_dirs = part_clusters(a.news, "fit"), part_clusters(a.news, "calibration")
     work = a.work / "news"
     base = Pipeline(None, None, docs_dir=fit_dirs[0], index_dir=work / fit_dirs[0].name, reader=a.reader)
-    fit_rows, cal_rows = news_rows(base, fit_dirs, work), news_rows(base, cal_dirs, work)
+    fit_rows, cal_rows = news_rows(base, fit_dirs, work, other=12), news_rows(base, cal_dirs, work, other=12)
     a.work.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"fit": _encode(fit_rows), "calibration": _encode(cal_rows)}))
     return fit_rows, cal_rows
 
 
+def squad_fusion_rows(a: argparse.Namespace) -> list[dict]:
+    """The SQuAD fusion titles' rows, entity-swapped questions among them (gathered once per reader)."""
+    tag = "".join("-" + Path(m).name for m in reader_members(a.reader)) if a.reader != "packaged" else ""
+    cache = a.work / f"squad-fusion-rows{tag}-n{a.n}-f{len(FEATURES)}.json"
+    if a.reuse and cache.is_file():
+        return _decode(json.loads(cache.read_text()))
+    pipe = open_pipeline(a.squad, a.work / "squad-open", show_progress=True, reader=a.reader)
+    cases = make_cases(a.squad, "fusion", a.n, swapped=True)
+    rows = gather_rows(pipe, cases)
+    cache.write_text(json.dumps(_encode(rows)))
+    return rows
+
+
 def fit_on_news(a: argparse.Namespace) -> None:
     """The scorer fitted on the news fit clusters (and the SQuAD fusion titles with --with-squad),
     its thresholds and its answer-or-decline decision chosen on the news calibration clusters."""
-    fit_rows, cal_rows = news_parts(a)
-    if a.with_squad:
-        squad = json.loads((a.work / f"scorer-rows-n{a.n}-f{len(FEATURES)}-conflict.json").read_text())
-        fit_rows = fit_rows + _decode(squad["fusion"]) + _decode(squad["fusion_swapped"])
+    news_rows, cal_rows = news_parts(a)
+    fit_rows = news_rows + squad_fusion_rows(a) if a.with_squad else news_rows
     rows = [r for r in fit_rows if len(r["x"])]
     x, y = np.concatenate([r["x"] for r in rows]), np.concatenate([r["y"] for r in rows])
     drop = {f for f in a.without.split(",") if f} | ({"ranker"} if switched_off(a.ranker) else set())
@@ -369,8 +379,11 @@ def fit_on_news(a: argparse.Namespace) -> None:
         "short_precision": a.short_precision,
         **chosen["calibration"],
     }
-    scorer.decision = fit_decision(scorer, fit_rows, cal_rows, a)
-    scorer.info["decision"]["fitted_on"] = scorer.info["fitted_on"]
+    on_squad = a.with_squad and a.decision_with_squad
+    scorer.decision = fit_decision(scorer, fit_rows if on_squad else news_rows, cal_rows, a)
+    scorer.info["decision"]["fitted_on"] = "news fit clusters" + (" and SQuAD fusion titles" if on_squad else "")
+    if not switched_off(a.likelihood):  # the optional second stage, over the same rows
+        fit_rerank(scorer, fit_rows, cal_rows, a, max_short_words)
     scorer.save(a.out)
     print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})
 
@@ -416,6 +429,11 @@ def main() -> None:
         "--with-squad",
         action="store_true",
         help="with --news: the SQuAD fusion rows of the last SQuAD run (--work) are fitted on too",
+    )
+    ap.add_argument(
+        "--decision-with-squad",
+        action="store_true",
+        help="with --news --with-squad: the answer-or-decline decision is fitted on the SQuAD rows too",
     )
     a = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")

@@ -30,16 +30,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("rag.news_rows")
 
 
-def news_rows(base: Pipeline, cluster_dirs: list[Path], work: Path) -> list[dict]:
-    """Per question of the clusters: its candidates' features and labels."""
+def news_rows(base: Pipeline, cluster_dirs: list[Path], work: Path, other: int = 0) -> list[dict]:
+    """Per question of the clusters: its candidates' features and labels. ``other``: that many
+    standalone questions of the next cluster are asked of each cluster too, as questions about
+    another story (kind "other_title", only 0s), so the scorer learns what off-topic looks like."""
     out = []
     t0 = time.time()
-    for cluster in cluster_dirs:
+    for k, cluster in enumerate(cluster_dirs):
         pipe = cluster_pipeline(base, cluster, work)
-        for it in load_jsonl(cluster / "questions.jsonl"):
+        items = [dict(it, asked_here=True) for it in load_jsonl(cluster / "questions.jsonl")]
+        if other:
+            nxt = load_jsonl(cluster_dirs[(k + 1) % len(cluster_dirs)] / "questions.jsonl")
+            items += [dict(it, asked_here=False) for it in nxt if not it.get("history")][:other]
+        for it in items:
             if it.get("all_of"):
                 continue
-            answerable = it["type"] != "unanswerable"
+            answerable = it["type"] != "unanswerable" and it["asked_here"]
             golds = [it["answer"], *it.get("aliases", [])] if answerable else []
             ev = pipe.gather(it["question"], it.get("history"))
             cands, passages = ev.candidates, ev.passages
@@ -48,7 +54,7 @@ def news_rows(base: Pipeline, cluster_dirs: list[Path], work: Path) -> list[dict
             conflict = conflict_flags(ev.question, texts, [passages[c.passage_index].chunk.text for c in cands])
             out.append(
                 {
-                    "kind": "answerable" if answerable else "near_miss",
+                    "kind": "answerable" if answerable else "near_miss" if it["asked_here"] else "other_title",
                     "type": it["type"],
                     "near_miss_kind": it.get("kind", ""),
                     "cluster": cluster.name,

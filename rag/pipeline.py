@@ -205,6 +205,11 @@ class Pipeline:
     def likelihood(self) -> QuestionLikelihood | None:
         """The answer score's second stage model, when the scorer has that stage and it is on."""
         source = self.likelihood_source
+        if self.scorer is not None and self.scorer.rerank is None and source is not None:
+            log.warning(
+                "the answer scorer has no question-likelihood stage, so RAG_LIKELIHOOD_MODEL is not used: "
+                "refit with python -m rag.fit_scorer --likelihood MODEL"
+            )
         if self.scorer is None or self.scorer.rerank is None or source is None:
             return None
         if self.generator is not None and self.generator.source == source:

@@ -198,6 +198,14 @@ def fit(x: np.ndarray, y: np.ndarray, c: float = 1.0, features: list[str] | None
     return Scorer(features, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]))
 
 
+def never_answers(row: np.ndarray) -> bool:
+    """Headlines (an article's own among them), menu items and related-article links name a topic
+    in the question's words but state nothing, so they are never the answer (a question only they
+    match is declined). SQuAD has none, so weights fitted on it cannot learn this; how often the
+    rule fires on news, and what switching it off does, is measured by ``benchmarks.decision_ablation``."""
+    return bool(row[FEATURES.index("heading")])
+
+
 def span_words(text: str) -> int:
     return len(text.split())
 
@@ -227,7 +235,7 @@ def candidate_features(cands: list, passages: list, question: str | None = None)
                 c.coverage,
                 p.dense,
                 float(c.passage_index),
-                float(is_heading(c.text)),
+                float(c.title or is_heading(c.text)),
                 float(span_words(c.span_text)),
                 *types[i],
                 c.ranker,
@@ -308,17 +316,11 @@ def score_candidates(
         if ranker is None:
             raise ValueError("this answer scorer fuses the sentence ranker, which is off")
         rank_candidates(ranker, question, cands)
-    from rag.evidence import is_heading
-
     x = candidate_features(cands, passages, question if scorer.uses_types else None)
     probs = scorer.probability(x)
     for c, p, row in zip(cands, probs, x, strict=True):
         c.features = row
-        # Headlines, menu items and related-article links name a topic in the question's words
-        # but state nothing, so they are never the answer (a question only they match is
-        # declined). SQuAD has none, so the fitted weights cannot learn this. How often
-        # ``is_heading`` fires on body sentences is measured in README ("Models trained here").
-        c.p = 0.0 if is_heading(c.text) else float(p)
+        c.p = 0.0 if never_answers(row) else float(p)
     cands = sorted(cands, key=lambda c: -(c.p or 0.0))
     if scorer.rerank is not None and likelihood is not None:
         cands = rerank_top(scorer.rerank, likelihood, question, cands)

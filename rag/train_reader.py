@@ -486,8 +486,29 @@ def render_card(info: dict, card: str | None = None) -> str:
     parts = info.get("squad_parts", ["reader"])
     unused = [p for p in ("reader", "fusion", "calibration", "test") if p not in parts]
     shared = info.get("shared_norm", 0.0)
+    clusters = info.get("news_clusters", [])
+    news = (
+        f"\nNews: the {len(clusters)} `fit` clusters of `rag/data/news_split.json` ({info['news_examples']} examples of"
+        " `rag.news_examples`: the passage holding each answerable question's evidence, with the answer span, and"
+        " the BM25-closest passages of the same story that lack it or that answer only a near miss); the calibration"
+        " and report clusters were not used."
+        + (
+            f" Fine-tuned from {info['init']} (the reader trained on SQuAD alone, `python -m rag.train_reader"
+            f" --out {info['init']}`) with {info['squad_share']:.0%} of the SQuAD examples replayed"
+            f" (`python -m rag.train_reader --news ../shared/eval/news --init {info['init']}"
+            f" --squad-share {info['squad_share']} --epochs {info['epochs']} --lr {info['lr']}`)."
+            if info.get("init")
+            else ""
+        )
+        if clusters
+        else ""
+    )
     return (card or MODEL_CARD).format(
         **info,
+        news=news,
+        limits="trained on Wikipedia paragraphs and made-up news clusters"
+        if clusters
+        else "trained on Wikipedia paragraphs, not news",
         shared=f", shared-normalization loss weight {shared} over each question's passages" if shared else "",
         titles=len(info["squad_titles"]),
         parts=" and ".join(f"`{p}`" for p in parts) + (" parts" if len(parts) > 1 else " part"),
@@ -505,14 +526,14 @@ Data: SQuAD v1.1 dev (CC BY-SA 4.0; Rajpurkar et al., 2016), only the {titles} t
 of `rag/data/squad_split.json`: {examples} examples, {with_answer} with an answer (a passage of
 the gold paragraph, chunked as the index chunks articles) and the rest without (a passage of the same
 paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, and
-sometimes a passage of another title). The {unused} titles were not used.
+sometimes a passage of another title). The {unused} titles were not used.{news}
 
 Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}{shared}, linear warm-up/decay; the
 word-embedding table frozen (it is the packaged MiniLM's and is loaded from there: this folder holds
 the other weights in float16, ~21 MB). Final training loss {final_loss:.3f}; {minutes} min on 2 CPU cores.
 
 Use: `rag.reader.Reader`; figures on held-out SQuAD titles are in the README (`rag eval --squad`).
-Limits: English; trained on Wikipedia paragraphs, not news; a span never crosses a sentence boundary
+Limits: English; {limits}; a span never crosses a sentence boundary
 in this product (the pipeline restricts it), so answers that need two sentences are quoted instead.
 License of the weights: derived from all-MiniLM-L6-v2 (Apache-2.0) and SQuAD (CC BY-SA 4.0).
 """

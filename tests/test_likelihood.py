@@ -1,4 +1,8 @@
-"""The question-likelihood stage on the real packaged SmolLM2 and the real fitted scorer."""
+"""The question-likelihood stage on the real packaged SmolLM2 and the real fitted scorer.
+
+The packaged scorer ships without a second stage (measured, not shipped); these tests give it one
+with plain weights on the likelihood gain (``staged``), the way ``python -m rag.fit_scorer
+--likelihood packaged`` would add a fitted one."""
 
 from __future__ import annotations
 
@@ -18,6 +22,21 @@ ANSWER = "The new container terminal cost 480 million euros and opened in March.
 OTHER = "Bananas are rich in potassium and grow in tropical climates."
 
 
+def _stage() -> Rerank:
+    """A second stage that trusts the first stage and the likelihood gain equally."""
+    return Rerank(3, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, 0.0, 1.0], 0.0, 0.3, "SmolLM2-135M-Instruct.gguf", 9.0)
+
+
+@pytest.fixture
+def staged(tmp_path: Path) -> Path:
+    """The packaged scorer with a second stage, as a scorer file."""
+    scorer = Scorer.load()
+    scorer.rerank = _stage()
+    path = tmp_path / "scorer.json"
+    scorer.save(path)
+    return path
+
+
 def test_a_sentence_that_answers_makes_the_question_more_likely(likelihood: QuestionLikelihood) -> None:
     answer, other = likelihood.score(QUESTION, [ANSWER, OTHER])
     assert answer > other
@@ -33,19 +52,23 @@ def test_scores_do_not_depend_on_the_batch(likelihood: QuestionLikelihood) -> No
     assert likelihood.score(QUESTION, []).shape == (0,)
 
 
-def test_packaged_scorer_has_a_second_stage_fitted_on_squad_with_its_own_threshold() -> None:
-    s = Scorer.load()
-    assert s.rerank is not None and s.rerank.top >= 2
-    assert len(s.rerank.weights) == len(s.rerank.mean) == 3
-    assert s.rerank.model.endswith(".gguf")  # the packaged SmolLM2 it was fitted with
-    assert 0.0 < s.rerank.refuse_below < 1.0
-    assert s.rerank.short_above is not None  # its own short-answer threshold; the first stage keeps its own
-    assert "rerank" in s.info and s.info["rerank"]["positives"] > 0
+def test_the_packaged_scorer_has_no_second_stage_and_asking_for_one_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert Scorer.load().rerank is None
+    pipe = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", likelihood_model="packaged")
+    with caplog.at_level("WARNING"):
+        assert pipe.likelihood is None
+    assert "has no question-likelihood stage" in caplog.text
+
+
+def test_a_fitted_second_stage_reads_back_with_its_own_threshold(staged: Path) -> None:
+    s = Scorer.load(staged)
+    assert s.rerank == _stage() and s.rerank.short_above == 9.0
 
 
 def test_rerank_rescoring_only_the_top_and_keeps_the_rest_below(likelihood: QuestionLikelihood) -> None:
-    rerank = Scorer.load().rerank
-    assert rerank is not None
+    rerank = _stage()
     texts = [OTHER, ANSWER, "The port is the largest in the region.", "Trade grew last year."]
     cands = [Candidate(0, 0, len(t), t, p=p) for t, p in zip(texts, (0.6, 0.5, 0.4, 0.3), strict=True)]
     out = rerank_top(rerank, likelihood, QUESTION, cands)
@@ -59,20 +82,23 @@ def test_rerank_rescoring_only_the_top_and_keeps_the_rest_below(likelihood: Ques
 
 
 def test_the_second_stage_is_off_by_default_and_its_threshold_applies_only_when_it_runs(
-    tmp_path: Path, likelihood: QuestionLikelihood
+    tmp_path: Path, likelihood: QuestionLikelihood, staged: Path
 ) -> None:
-    scorer = Scorer.load()
+    scorer = Scorer.load(staged)
     assert scorer.rerank is not None
-    default = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i")
+    default = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", answer_scorer=str(staged))
     assert default.likelihood is None and default.refuse_below == scorer.refuse_below
     on = Pipeline(
         docs_dir=tmp_path,
         index_dir=tmp_path / "i",
         likelihood_model="packaged",
+        answer_scorer=str(staged),
         components=Components(likelihood=likelihood),
     )
     assert on.likelihood is likelihood and on.refuse_below == scorer.rerank.refuse_below
-    built = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", likelihood_model="packaged")
+    built = Pipeline(
+        docs_dir=tmp_path, index_dir=tmp_path / "i", likelihood_model="packaged", answer_scorer=str(staged)
+    )
     assert built.likelihood is not None and built.likelihood.generator.source == likelihood.generator.source
     with pytest.raises(Exception, match="likelihood model GGUF file not found"):
         Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", likelihood_model=str(tmp_path / "missing.gguf"))
@@ -83,8 +109,7 @@ def test_fitting_scores_the_top_sentences_as_answering_does(likelihood: Question
     ``rerank_top`` gives the same candidates at answer time."""
     from rag.scoring import rerank_probabilities
 
-    rerank = Scorer.load().rerank
-    assert rerank is not None
+    rerank = _stage()
     texts = [OTHER, ANSWER, "The port is the largest in the region.", "Trade grew last year.", "Rain fell."]
     p1 = np.array([0.6, 0.5, 0.4, 0.3, 0.2])
     top = list(range(rerank.top))
@@ -98,7 +123,7 @@ def test_fitting_scores_the_top_sentences_as_answering_does(likelihood: Question
 
 @pytest.mark.slow
 def test_answers_with_and_without_the_second_stage(
-    tmp_path: Path, embedder: Embedder, likelihood: QuestionLikelihood
+    tmp_path: Path, embedder: Embedder, likelihood: QuestionLikelihood, staged: Path
 ) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -117,6 +142,7 @@ def test_answers_with_and_without_the_second_stage(
             generator="none",
             components=comps,
             likelihood_model="packaged" if lik else "none",
+            answer_scorer=str(staged),
         )
         pipe.sync()
         ans = pipe.query(QUESTION)

@@ -83,6 +83,14 @@ def test_clutter_lines_are_not_in_the_index(tmp_path: Path, embedder: Embedder) 
     assert {c.title for c in pipe.index.chunks} == {"Harbour board approves second ferry pier at Dunmere"}
 
 
+def test_an_articles_headline_is_never_quoted_as_the_answer(tmp_path: Path, embedder: Embedder) -> None:
+    # a sentence-case headline restates the story in the question's words but answers nothing
+    docs = _cluster(tmp_path, "c1", {"ferry.txt": FERRY}, [])
+    pipe = _pipe(docs, tmp_path / "index", embedder)
+    ans = pipe.query("Which board approved the second ferry pier at Dunmere?")
+    assert ans.sentences and all("Harbour board approves" not in s.text for s in ans.sentences)
+
+
 def test_a_later_part_that_says_she_keeps_the_subject_of_the_first() -> None:
     first, second = split_question("Who is Ruritania's new prime minister and when did she meet the king?")
     assert refer_back(first, second) == "When did Ruritania's new prime minister meet the king?"
