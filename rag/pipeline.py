@@ -255,8 +255,9 @@ class Pipeline:
         best = ev.candidates[0]
         if decision.declines(ev.support, False, best.features):
             return ""  # too little support, whatever the sentence is about
-        if not decision.declines(ev.support, True, best.features):
-            return None  # answered even if it were about someone else: no need to parse
+        # A veto, not a weight: on news a conflict is too rare among the fit rows for the decision
+        # to learn its weight (3% of answerable tops), and on SQuAD's swapped-entity questions the
+        # check is what declines them (benchmarks.decision_ablation; README).
         found = conflicts(ev.question, best.text, ev.passages[best.passage_index].chunk.text)
         if not found:
             return None
@@ -521,14 +522,17 @@ class Pipeline:
         "… and who designed it?" is resolved the way a follow-up is."""
         answers: list[Answer] = []
         turns = list(history or [])
+        named: str | None = None  # the first part's answer, read by the reader (bold or not)
         for k, part in enumerate(parts):
             if k > 0:  # "… and when did she …?": the part asked about the first part's subject
-                part = refer_back(parts[0], part, answers[0].short_answer if not answers[0].abstained else None)
+                part = refer_back(parts[0], part, named)
             if (field := metadata_field(part)) is not None:
                 a = self._about_article(part, field, turns or None, top_k, exclude)
             else:
                 ev = self.gather(part, turns or None, top_k, exclude)
                 a = self.answers.abstain(ev) if self.declines(ev) is not None else self.answers.extractive(ev)
+                if k == 0 and not a.abstained and ev.candidates:
+                    named = a.short_answer or ev.candidates[0].span_text or None
                 a.support = ev.support
                 a.best_sentence = ev.candidates[0].text if ev.candidates else ""
             answers.append(a)

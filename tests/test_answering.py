@@ -215,6 +215,17 @@ def test_indexed_squad_question_is_answered_from_its_paragraph(squad_pipe: tuple
 
 
 def test_short_answer_lies_inside_its_cited_sentence(pipeline: Pipeline) -> None:
+    # The packaged threshold shows few bold spans on news-like text (chosen at 80% precision on the
+    # news calibration clusters); a lower one shows more, and each must sit in its quoted sentence.
+    whole = pipeline.settings
+    pipeline.settings = whole.model_copy(update={"short_answer_above": 6.0})
+    try:
+        _short_answers_lie_inside_their_sentences(pipeline)
+    finally:
+        pipeline.settings = whole
+
+
+def _short_answers_lie_inside_their_sentences(pipeline: Pipeline) -> None:
     shown = 0
     for q in (
         "By how much has Indo-Pacific defense spending risen?",
