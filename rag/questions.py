@@ -6,7 +6,12 @@ chat shows it, the CLI prints it and exits 2, ``rag.query`` raises it); nothing 
 
 from __future__ import annotations
 
+import unicodedata
+
 from rag.text import CONTROL_CHARS
+
+# Joiners and variation selectors that only glue emoji together.
+_EMOJI_GLUE = {"\u200d", "\u20e3"} | {chr(c) for c in range(0xFE00, 0xFE10)}
 
 
 class InvalidQuestion(ValueError):
@@ -16,8 +21,10 @@ class InvalidQuestion(ValueError):
 def check_question(question: object, limit: int) -> str:
     """The question as retrieval should see it, or ``InvalidQuestion`` saying what is wrong.
 
-    Control characters go (they are never part of what someone asks; format characters such
-    as the joiners inside emoji stay). An over-long question is refused rather than silently
+    Control characters go (they are never part of what someone asks), and so do pictographs
+    (emoji, dingbats): the reader's vocabulary has no token for them, and an unknown token in
+    the question shifts every span score, so a decorated question would be read worse than the
+    plain one. Signs that carry meaning (°, ©, currency, arithmetic) stay. An over-long question is refused rather than silently
     cut: what was pasted is most likely not the question, and the user should decide."""
     if not isinstance(question, str):
         raise InvalidQuestion(f"the question must be text, not {type(question).__name__}")
@@ -26,12 +33,17 @@ def check_question(question: object, limit: int) -> str:
         raise InvalidQuestion("the question is empty")
     if not any(ch.isalnum() for ch in question):
         raise InvalidQuestion("the question has no words to search for")
+    question = " ".join("".join(" " if _pictograph(ch) else ch for ch in question).split())
     if len(question) > limit:
         raise InvalidQuestion(
             f"the question is {len(question):,} characters long; the limit is {limit:,} "
             "(RAG_MAX_QUESTION_CHARS). Ask it in fewer words."
         )
     return question
+
+
+def _pictograph(ch: str) -> bool:
+    return ch in _EMOJI_GLUE or (ord(ch) >= 0x2000 and unicodedata.category(ch) in ("So", "Sk"))
 
 
 def check_history(history: object) -> list[dict] | None:

@@ -22,3 +22,8 @@ def test_history_turns_are_checked_and_list_content_joined() -> None:
         check_history([{"role": "robot", "content": "hi"}])
     with pytest.raises(InvalidQuestion, match="list"):
         check_history("hello")
+
+
+def test_pictographs_leave_the_question_and_meaningful_signs_stay() -> None:
+    assert check_question("By how much 🚀 has spending risen? 🌏", 100) == "By how much has spending risen?"
+    assert check_question("Was it 30°C, €5 or ©2024 👨\u200d👩\u200d👧?", 100) == "Was it 30°C, €5 or ©2024 ?"
