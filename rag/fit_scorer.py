@@ -457,9 +457,9 @@ def main() -> None:
         fusion, calib = (_decode(saved["fusion"]), _decode(saved["calibration"]))
         swapped = {part: _decode(saved[f"{part}_swapped"]) for part in ("fusion", "calibration")}
         max_short_words = saved["max_short_words"]
-        top_k = saved.get("top_k")  # rows gathered before stop 21 do not say (they were read at 5)
+        top_k = saved.get("top_k")  # older cached rows do not say (they were read at 5)
         for part, rows in (("fusion", fusion), ("calibration", calib)):
-            if rows and "short_gold" not in rows[0]:  # rows gathered before stop 20
+            if rows and "short_gold" not in rows[0]:  # older cached rows lack short_gold
                 cases = make_cases(a.squad, part, a.n)
                 if [c.question for c in cases] != [r["question"] for r in rows]:
                     raise ValueError(f"the saved {part} rows are not those of --n {a.n}: gather them again")

@@ -88,12 +88,12 @@ class Decision:
     questions among the negatives; its threshold chosen on the calibration titles at the same
     false-refusal rate as the scorer's own. The extras are there because the sentence score is
     linear: a sentence in the question's words can outweigh the reader saying it holds no answer
-    of the asked kind (README, stop 20)."""
+    of the asked kind (docs/experiments.md)."""
 
     weights: list[float]
     bias: float
     refuse_below: float
-    extras: list[str] = field(default_factory=list)  # FEATURES of the best sentence (none before stop 20)
+    extras: list[str] = field(default_factory=list)  # FEATURES of the best sentence (none in older scorer files)
 
     def features(self, p: np.ndarray, conflict: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
         """``x``: the best sentences' rows of all FEATURES (needed when there are ``extras``)."""

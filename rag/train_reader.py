@@ -12,7 +12,7 @@ topic stays, the fact is gone), and ``--swapped-neg P``, the gold passage with a
 asks about swapped for another name of the same kind (spaCy entities).
 ``--shared-norm W`` adds a loss over all of a question's passages at once (shared normalization),
 so span scores compare across passages: it picks the answering sentence more often and declines
-near misses less often (README, stop 24), so it is off by default.
+near misses less often (docs/experiments.md), so it is off by default.
 The word-embedding table stays frozen (it is the packaged model's, and is not shipped again).
 On 2 CPU cores: about an hour.
 """
