@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks.machine import cpu_report
+from rag.machine import cpu_report
 from rag.answers import Evidence
 from rag.news_eval import part_clusters, run_news
 from rag.pipeline import Pipeline

@@ -108,6 +108,7 @@ def index_cmd(
     for s in report.skipped:
         typer.secho(f"skipped {s}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"{report.summary()} -> {pipe.settings.index_dir} ({len(pipe.index)} passages)")
+    typer.echo(f"embedder: {pipe.embedder.id} ({pipe.embedder.choice.reason})")
 
 
 def print_answer(ans: Answer, show_sources: bool = True) -> None:

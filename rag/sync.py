@@ -347,6 +347,8 @@ def sync_index(
         current, broken = open_live(store, existing, report)
         if broken is None and current is not None:
             store.drop_old_generations()
+        if current is not None:
+            embedder.follow((current.manifest.get("settings") or {}).get("embedder"))
         signature = settings_signature(embedder, chunk_size, chunk_overlap)
         plan = plan_sync(docs_dir, current, broken, signature, max_file_bytes, report)
         if plan.up_to_date:

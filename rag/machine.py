@@ -1,9 +1,11 @@
-"""The CPU a benchmark ran on: model, cores and the vector extensions that change which kernels
-are fast (AVX2, AVX-512, VNNI, bfloat16, AMX). Printed with every figure, since a speed-up measured
-on one kind of CPU may vanish on another."""
+"""The CPU this process runs on: model, cores and the vector extensions that change which kernels
+are fast (AVX2, AVX-512, VNNI, bfloat16, AMX). The encoder keys its measured precision choice on
+it, and every benchmark prints it with its figures, since a speed-up measured on one kind of CPU
+may vanish on another."""
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 
@@ -18,6 +20,7 @@ ISA = {
 }
 
 
+@functools.cache
 def cpu_info() -> dict:
     model, flags = platform.processor() or platform.machine(), set()
     try:
@@ -32,6 +35,12 @@ def cpu_info() -> dict:
     except OSError:
         pass
     return {"cpu": model, "cores": os.cpu_count(), "isa": [name for flag, name in ISA.items() if flag in flags]}
+
+
+def cpu_key() -> str:
+    """Names this kind of CPU: a measurement made on it holds on any machine with the same key."""
+    info = cpu_info()
+    return f"{info['cpu']}|{info['cores']}|{','.join(info['isa'])}"
 
 
 def cpu_report() -> str:

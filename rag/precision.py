@@ -1,0 +1,113 @@
+"""Which precision the ONNX encoder runs at on this CPU: timed, not assumed.
+
+int8 weights pay off only where the CPU multiplies 8-bit integers quickly (AVX-512 VNNI, AVX-VNNI,
+AMX): on a 2-core EPYC with AVX-512 VNNI int8 embeds 2.0x the passages/s of float32, on a 2-core
+EPYC with AVX2 only it embeds 0.97x (``docs/experiments.md``). So the first time an encoder runs on
+a kind of CPU, both graphs are timed on the same passage-sized text and int8 is chosen only where
+it is clearly faster; float32 is exact, int8 moves vectors a little (mean cosine 0.994 to float32).
+The result is kept under the export's cache folder, keyed by the CPU's model and vector
+extensions, so the timing runs once per machine kind (about a second) and a process that answers
+from an existing index never runs it: an index keeps the precision it was built with
+(``Embedder.follow``), since queries and stored vectors must come from the same graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.machine import cpu_info, cpu_key
+
+INT8_MIN_SPEEDUP = 1.2  # below this, float32's exact vectors are worth more than the time saved
+TIMING_CALLS = 8  # timed calls per precision, after one warm-up; median taken
+# A passage-sized English text (about 130 word pieces, as a 600-character passage); written here.
+SAMPLE = (
+    "The council met on Tuesday evening to discuss the proposed budget for the coming year. "
+    "Members argued over how much should go to road repairs, school buildings and the public "
+    "library, which has cut its opening hours twice since the spring. The finance officer said "
+    "that revenue from local taxes had risen by four percent, but that the cost of energy and "
+    "wages had grown faster. A vote on the final plan is expected next month, after residents "
+    "have had a chance to comment at two public hearings in the town hall and online."
+)
+
+
+@dataclass(frozen=True)
+class PrecisionChoice:
+    """The precision an encoder runs at and why, as ``rag index`` prints it."""
+
+    precision: str
+    reason: str
+    int8_ms: float | None = None  # median milliseconds per passage-sized call, one core
+    float32_ms: float | None = None
+
+
+def _time_graph(path: Path, inputs_for: Any) -> float:
+    from rag.onnx_models import session
+
+    sess = session(path)
+    inputs = inputs_for(sess)
+    sess.run(None, inputs)
+    times = []
+    for _ in range(TIMING_CALLS):
+        t0 = time.perf_counter()
+        sess.run(None, inputs)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def measure(graphs: dict[str, Path], tokenizer: Any) -> PrecisionChoice:
+    """Time both graphs on ``SAMPLE`` (one text per call, one core: how the encoder runs them)."""
+    import numpy as np
+
+    from rag.onnx_models import feed
+
+    enc = tokenizer.encode(SAMPLE)
+
+    def inputs_for(sess: Any) -> dict:
+        def row(xs: list[int]) -> np.ndarray:
+            return np.array([xs], dtype=np.int64)
+
+        return feed(sess, row(enc.ids), row(enc.attention_mask), row(enc.type_ids))
+
+    ms = {p: _time_graph(path, inputs_for) for p, path in graphs.items()}
+    speedup = ms["float32"] / ms["int8"]
+    cpu = cpu_info()
+    where = f"{cpu['cpu']} with {', '.join(cpu['isa']) or 'no AVX2'}"
+    if speedup >= INT8_MIN_SPEEDUP:
+        choice, why = "int8", f"int8 timed {speedup:.2f}x float32 on this CPU, {where}"
+    else:
+        choice, why = "float32", f"int8 timed only {speedup:.2f}x float32 (< {INT8_MIN_SPEEDUP}x) on this CPU, {where}"
+    return PrecisionChoice(choice, why, round(ms["int8"], 3), round(ms["float32"], 3))
+
+
+def choice_file(export_folder: Path) -> Path:
+    key = hashlib.sha256(cpu_key().encode()).hexdigest()[:12]
+    return export_folder / f"precision-{key}.json"
+
+
+def cached_choice(export_folder: Path, graphs: dict[str, Path], tokenizer: Any) -> PrecisionChoice:
+    """The recorded choice for this CPU kind, measured and recorded (atomically) when missing."""
+    path = choice_file(export_folder)
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("precision") in ("int8", "float32"):
+            return PrecisionChoice(saved["precision"], saved["reason"], saved.get("int8_ms"), saved.get("float32_ms"))
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    choice = measure(graphs, tokenizer)
+    record = dict(asdict(choice), cpu=cpu_key())
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".precision-", dir=export_folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1)
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache: measure again next time, still correct
+        pass
+    return choice
