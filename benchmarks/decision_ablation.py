@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.machine import cpu_report
 from rag.answers import Evidence
+from rag.machine import cpu_report
 from rag.news_eval import part_clusters, run_news
 from rag.pipeline import Pipeline
 
