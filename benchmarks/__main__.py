@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import time
 from pathlib import Path
 
 from benchmarks import answer_latency, cleaning, cli_start, indexing, load, retrieval_scale
+from rag.machine import cpu_info, cpu_report
 
 SECTIONS = ("cleaning", "indexing", "incremental", "ray", "retrieval", "answer", "cli", "load")
 FULL = {
@@ -45,14 +45,9 @@ QUICK = {
 def machine() -> dict:
     import torch
 
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return {
-        "cpus": os.cpu_count(),
-        "cpu": cpu or platform.processor(),
+        **cpu_info(),
+        "report": cpu_report(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -126,6 +121,7 @@ def targets(r: dict) -> list[tuple[str, float | None, float, str, str]]:
 
 def print_summary(r: dict, judged: bool) -> None:
     print("\n" + "=" * 100)
+    print(r["machine"]["report"])
     print(f"{'figure':<58} {'value':>10} {'target':>10}  verdict")
     for name, value, target, kind, unit in targets(r):
         if value is None:
@@ -161,6 +157,7 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     results: dict = {"machine": machine(), "quick": args.quick, "config": cfg}
+    print(results["machine"]["report"], flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rag.machine import cpu_report
+
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 QUESTION = "By how much has defense spending in the Indo-Pacific risen?"
@@ -168,6 +170,7 @@ def print_table(r: dict) -> None:
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--qa", type=Path, default=DEV)
     ap.add_argument("--repeat", type=int, default=3)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rag.embedding import Embedder
 from rag.evaluation import norm
+from rag.machine import cpu_report
 from rag.pipeline import Components, Pipeline
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -95,6 +96,7 @@ def run(embedder: Embedder, bylines: bool) -> dict[str, int]:
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()

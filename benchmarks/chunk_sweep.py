@@ -16,6 +16,7 @@ from pathlib import Path
 from rag.embedding import Embedder
 from rag.evaluation import load_jsonl, retrieval_hits
 from rag.index import IndexStore
+from rag.machine import cpu_report
 from rag.retrieval import Retriever
 from rag.rewriting import rewrite_followup
 from rag.settings import default_docs_dir
@@ -23,6 +24,7 @@ from rag.sync import sync_index
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("qa", type=Path)
     ap.add_argument("--docs", type=Path, default=default_docs_dir())

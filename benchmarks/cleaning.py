@@ -22,6 +22,7 @@ from rag.loading import (
     markdown_to_text,
     normalize_whitespace,
 )
+from rag.machine import cpu_report
 
 MESSY = Path(__file__).resolve().parent / "data" / "messy"
 
@@ -124,6 +125,7 @@ def measure(folder: Path, loader: str) -> dict:
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", type=Path, default=MESSY)
     ap.add_argument("--json", action="store_true", help="print every row as JSON too")

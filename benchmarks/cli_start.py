@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rag.machine import cpu_report
+
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "When did Trump leave Japan?"
 
@@ -153,6 +155,7 @@ def print_table(r: dict) -> None:
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", type=Path, default=Path("benchmarks/out/cli_start.json"))

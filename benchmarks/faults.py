@@ -37,6 +37,7 @@ from benchmarks.corpus import write_corpus
 from rag.embedding import Embedder
 from rag.index import IndexStore
 from rag.loading import load_document
+from rag.machine import cpu_report
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("time", "tmp-folder", "tmp-faiss", "new-generation", "pointer")
@@ -232,6 +233,7 @@ def kill_loop(rounds: int, n_articles: int = 20, seed: int = 0, embedder: Embedd
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=100)
     ap.add_argument("--articles", type=int, default=20)

@@ -16,12 +16,14 @@ import statistics
 import time
 from pathlib import Path
 
+from rag.machine import cpu_report
 from rag.settings import default_cache_dir
 from rag.squad_eval import contains_gold, make_cases, open_pipeline
 from rag.train_reader import DEFAULT_SQUAD
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
     ap.add_argument("--n", type=int, default=80)

@@ -41,6 +41,7 @@ from rag.chunking import chunk_documents
 from rag.embedding import Embedder
 from rag.index import IndexStore
 from rag.loading import load_documents
+from rag.machine import cpu_report
 from rag.sync import sync_index
 
 
@@ -262,6 +263,7 @@ def print_incremental(r: dict) -> None:
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=300)
     ap.add_argument("--incremental-articles", type=int, default=1000)

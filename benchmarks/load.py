@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from rag.machine import cpu_report
+
 ROOT = Path(__file__).resolve().parents[1]
 OPENERS = [
     ("Which professor at Wased University is quoted?", "What does he argue?"),
@@ -206,6 +208,7 @@ def print_compare(results: dict[int, dict], generator: str, draft_policy: str) -
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--questions", type=int, default=25)

@@ -24,6 +24,7 @@ import re
 from itertools import pairwise
 from pathlib import Path
 
+from rag.machine import cpu_report
 from rag.rewriting import resolve_ordinal
 from rag.train_reader import DEFAULT_SQUAD
 
@@ -91,6 +92,7 @@ def items_named(squad: dict, limit: int | None = None) -> dict:
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
     ap.add_argument("--limit", type=int, default=None, help="question pairs / list answers to try")

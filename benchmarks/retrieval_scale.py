@@ -32,6 +32,7 @@ import faiss
 import numpy as np
 
 from rag import ann
+from rag.machine import cpu_report
 
 DIM = 384
 BLOCK = 100_000
@@ -172,6 +173,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--kinds", default="clustered,uniform")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rag.embedding import Embedder
 from rag.index import IndexStore
+from rag.machine import cpu_report
 from rag.retrieval import Retriever
 from rag.sync import sync_index
 
@@ -88,6 +89,7 @@ def run(
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("squad", type=Path)
     ap.add_argument("-n", type=int, default=1000)

@@ -19,11 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from rag.machine import cpu_report
+
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "By how much has defense spending in the Indo-Pacific risen?"
 
 
 def main() -> None:
+    print(cpu_report(), flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--generator", default="packaged")
     args = ap.parse_args()

@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks import answer_latency, bylines, indexing
 from benchmarks.corpus import write_corpus
+from rag.machine import cpu_report
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
@@ -58,7 +59,9 @@ def test_runner_writes_json_table_and_plot(tmp_path: Path) -> None:
     assert "retrieval p50 at" not in out.stdout  # quick sizes are not the targets' sizes
     assert "share of full build" in out.stdout and "quick run, not judged" in out.stdout
     assert "title accuracy, messy-holdout files" in out.stdout
+    assert out.stdout.startswith(cpu_report()) and out.stdout.count(cpu_report()) == 2  # first, and by the table
     results = json.loads((tmp_path / "results.json").read_text())
+    assert results["machine"]["report"] == cpu_report() and results["machine"]["cores"] == os.cpu_count()
     kinds = {r["product_index"] for r in results["retrieval"]}
     assert kinds == {"IndexFlatIP", "IndexIVFScalarQuantizer"}  # 10k exact, 60k approximate
     assert all(0.9 <= r["recall_at_10"] <= 1.0 for r in results["retrieval"])
