@@ -59,6 +59,10 @@ os._exit(0)
 """
 
 
+# Where a warm answer's time goes (Answer.timings); the rest is question analysis, splitting, rewriting.
+STAGES = ("retrieval", "grounding", "reading", "decision", "draft", "question analysis and other")
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * len(xs)))]
@@ -110,6 +114,7 @@ def warm(tmp: Path, env: dict[str, str], qs: list[tuple[str, list | None]]) -> d
         )  # "packaged": SmolLM2 drafting
         pipe.warm_up()
         totals, first, retrieval = [], [], []
+        stages: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         for q, history in qs:
             if generator == "none":  # before the answer, so no part of it is remembered yet
                 t0 = time.perf_counter()
@@ -117,9 +122,15 @@ def warm(tmp: Path, env: dict[str, str], qs: list[tuple[str, list | None]]) -> d
                 retrieval.append(time.perf_counter() - t0)
             ans = pipe.query(q, history=history)
             totals.append(ans.timings["total"])
+            for stage in STAGES[:-1]:
+                stages[stage] += ans.timings.get(stage, 0.0)
+            stages["question analysis and other"] += ans.timings["total"] - sum(
+                ans.timings.get(x, 0.0) for x in STAGES[:-1]
+            )
             if "first_token" in ans.timings:
                 first.append(ans.timings["first_token"])
         out[generator] = {"p50_s": pct(totals, 0.5), "p90_s": pct(totals, 0.9), "n": len(totals)}
+        out[generator]["stage_share"] = {k: v / max(sum(totals), 1e-9) for k, v in stages.items()}
         if first:
             out[generator]["first_token_p50_s"] = pct(first, 0.5)
             out[generator]["first_token_p90_s"] = pct(first, 0.9)
@@ -164,6 +175,9 @@ def print_table(r: dict) -> None:
         f"{'warm answer p50 / p90, SmolLM2':<58} {g['p50_s']:7.2f} / {g['p90_s']:.2f} s   extractive "
         f"{x['p50_s']:.2f} / {x['p90_s']:.2f} s, retrieval alone {w['retrieval_p50_s']:.3f} s"
     )
+    for name, run in (("extractive", x), ("SmolLM2", g)):
+        shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in run["stage_share"].items() if v >= 0.005)
+        print(f"{'share of warm answer time, ' + name:<58} {shares}")
     if "first_token_p50_s" in g:
         print(f"{'first streamed token p50 / p90':<58} {g['first_token_p50_s']:7.2f} / {g['first_token_p90_s']:.2f} s")
     print(f"{'peak RSS, SmolLM2 / extractive':<58} {s['rss_mb']:7.0f} / {b['rss_mb']:.0f} MB")

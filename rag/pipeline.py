@@ -381,19 +381,26 @@ class Pipeline:
         history: list[dict] | None = None,
         top_k: int | None = None,
         exclude: set[str] | None = None,
+        clock: dict[str, float] | None = None,
     ) -> Evidence:
         """Retrieval and scored candidate sentences. A follow-up is tried both as asked and with the
         conversation's words added; the reading whose best sentence scores higher is kept. An
         ordinal pointing into the last answer's list ("the second one") is replaced by the item
-        first, in both readings."""
+        first, in both readings. ``clock`` gains the seconds of each stage (retrieval, grounding,
+        reading), so a benchmark can say where an answer's time goes."""
+        clock = {} if clock is None else clock
         asked, query = standalone(question, history)
         tries = [query] if query == asked or self.reader is None else [asked, query]
         best: Evidence | None = None
         for q in tries:
+            t = time.perf_counter()
             passages = self.retriever.retrieve(q, top_k or self.settings.top_k, exclude=exclude)
+            t = _lap(clock, "retrieval", t)
             cands = self.grounder.candidates(q, passages, asked=asked)
+            t = _lap(clock, "grounding", t)
             if self.reader is not None and self.scorer is not None:
                 cands = score_candidates(self.reader, self.scorer, q, cands, passages, self.ranker, self.likelihood)
+            _lap(clock, "reading", t)
             ev = Evidence(question, q, passages, cands)
             if best is None or ev.support > best.support:
                 best = ev
@@ -438,23 +445,24 @@ class Pipeline:
         ticket = self.generator.expect() if may_draft and self.generator is not None else None
         try:
             parts = self._parts(question)
+            clock: dict[str, float] = {}
             whole: Answer | None = None  # answered without a draft: from a byline, or part by part
             if len(parts) == 1 and (field := metadata_field(question)) is not None:
                 with self._lock:
                     whole = self._about_article(question, field, history, top_k, exclude)
             elif len(parts) > 1:
                 with self._lock:
-                    whole = self._multipart(question, parts, history, top_k, exclude)
+                    whole = self._multipart(question, parts, history, top_k, exclude, clock)
             if whole is not None:
-                whole.timings = {"total": time.perf_counter() - t0}
+                whole.timings = {**clock, "total": time.perf_counter() - t0}
                 if ticket is not None:
                     ticket.release()
                 yield whole
                 return
             with self._lock:  # the index may be swapped by an upload; the evidence is self-contained
-                ev = self.gather(question, history, top_k, exclude)
+                ev = self.gather(question, history, top_k, exclude, clock)
             t1 = time.perf_counter()
-            timings = {"retrieve": t1 - t0}
+            timings = {"retrieve": t1 - t0, **clock}
             why = self.declines(ev)
             more = self._more_items(ev) if why is None else []
             if why is not None:
@@ -471,7 +479,10 @@ class Pipeline:
                 answer = yield from self._drafted(ev, ticket, timings, t0)
             answer.support = ev.support
             answer.best_sentence = ev.candidates[0].text if ev.candidates else ""
-            answer.timings = {**timings, "answer": time.perf_counter() - t1, "total": time.perf_counter() - t0}
+            done = time.perf_counter()
+            # decision: declining or not, and assembling the answer (a draft's time is "draft")
+            timings["decision"] = done - t1 - timings.get("draft", 0.0)
+            answer.timings = {**timings, "answer": done - t1, "total": done - t0}
             if ticket is not None:
                 ticket.release()  # no draft is coming from this question any more
             yield answer
@@ -515,7 +526,13 @@ class Pipeline:
         return split_question(question)
 
     def _multipart(
-        self, question: str, parts: list[str], history: list[dict] | None, top_k: int | None, exclude: set[str] | None
+        self,
+        question: str,
+        parts: list[str],
+        history: list[dict] | None,
+        top_k: int | None,
+        exclude: set[str] | None,
+        clock: dict[str, float] | None = None,
     ) -> Answer:
         """Each part retrieved, scored and answered on its own (extractively: a verified quote or
         short answer per part); a later part sees the earlier ones as conversation, so "it" in
@@ -529,7 +546,7 @@ class Pipeline:
             if (field := metadata_field(part)) is not None:
                 a = self._about_article(part, field, turns or None, top_k, exclude)
             else:
-                ev = self.gather(part, turns or None, top_k, exclude)
+                ev = self.gather(part, turns or None, top_k, exclude, clock)
                 a = self.answers.abstain(ev) if self.declines(ev) is not None else self.answers.extractive(ev)
                 if k == 0 and not a.abstained and ev.candidates:
                     named = a.short_answer or ev.candidates[0].span_text or None
@@ -575,3 +592,10 @@ class Pipeline:
         to_check = first_paragraph(draft) if checkable is None else checkable
         verdicts = self.verifier.verify(to_check, ev.query, texts, focus, asked=ev.question)
         return self.answers.verified(ev, draft, verdicts, prompt_idx, notes or [])
+
+
+def _lap(clock: dict[str, float], stage: str, since: float) -> float:
+    """Adds the seconds since ``since`` to ``clock[stage]``; returns now."""
+    now = time.perf_counter()
+    clock[stage] = clock.get(stage, 0.0) + now - since
+    return now
