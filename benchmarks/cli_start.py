@@ -10,7 +10,9 @@ are not touched). Peak RSS is the child's own high-water mark (``wait4``).
 - extractive (``--generator none``) and default settings, answered in the process (``--local``);
 - baseline in the same run: the extractive run on the torch encoders (``RAG_EMBED_BACKEND=torch
   RAG_READER_BACKEND=torch``), i.e. the previous runtime;
-- with a ``rag serve`` running on the same index: ``rag ask`` hands the question to it.
+- with a ``rag serve`` running on the same index: ``rag ask`` hands the question to it;
+- where the extractive process's time goes: the same steps ``rag ask`` takes, timed one by one in
+  a fresh process (median of ``--repeat``), beside the interpreter's own start.
 """
 
 from __future__ import annotations
@@ -81,6 +83,47 @@ def peak_rss_mb(env: dict[str, str], *flags: str) -> float:
     return usage.ru_maxrss / 1024
 
 
+# The steps of an extractive ``rag ask``, in its order, each timed (a fresh process per run).
+STEPS = """
+import json, os, sys, time
+laps, t = {}, time.perf_counter()
+def lap(name):
+    global t
+    now = time.perf_counter(); laps[name] = now - t; t = now
+import rag.cli
+lap("import the CLI (typer)")
+import rag.pipeline
+lap("import the pipeline (answer layer, bm25s, scipy)")
+from rag.answer_types import _import_spacy, nlp
+_import_spacy(); lap("import spaCy")
+nlp(); lap("load the spaCy pipeline (en_core_web_sm)")
+pipe = rag.cli.make_pipeline(None, None, "none"); lap("settings and components")
+pipe.index; lap("open the index (FAISS, passages, BM25)")
+pipe.embedder.encode_query("warm"); lap("embedder session (ONNX)")
+pipe.reader.read("a?", ["A."], [[(0, 2)]]); lap("reader session (ONNX)")
+ans = pipe.query(sys.argv[1]); lap("answer the question")
+laps.update({"stage " + k: v for k, v in ans.timings.items() if k in ("retrieval", "grounding", "reading", "decision")})
+print("STEPS " + json.dumps(laps), flush=True)
+os._exit(0)
+"""
+
+
+def steps(env: dict[str, str], repeat: int) -> dict[str, float]:
+    """Median seconds of each step of an extractive answer in a fresh process, and the
+    interpreter's own start (``python -c pass``) as the floor under all of them."""
+    runs: list[dict[str, float]] = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare = time.perf_counter() - t0
+        out = subprocess.run(
+            [sys.executable, "-c", STEPS, QUESTION], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        line = next(x for x in out.stdout.splitlines() if x.startswith("STEPS "))
+        runs.append({"Python interpreter start": bare, **json.loads(line[6:])})
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,6 +148,7 @@ def run(repeat: int = 3) -> dict:
             "extractive": timed(onnx, repeat, "--local", "--generator", "none"),
             "default": timed(onnx, repeat, "--local"),
             "torch_extractive": timed(torch_env, repeat, "--local", "--generator", "none"),
+            "steps": steps({**onnx, "RAG_GENERATOR": "none"}, repeat),
             "rss_mb": {
                 "default": peak_rss_mb(onnx, "--local"),
                 "torch_extractive": peak_rss_mb(torch_env, "--local", "--generator", "none"),
@@ -147,6 +191,9 @@ def print_table(r: dict) -> None:
     print(
         f"{'with rag serve running':<44} {r['with_server']['seconds']:6.2f} s   answered by the server: {r['with_server']['served']}"
     )
+    print("where an extractive answer's time goes (fresh process, each step in rag ask's order):")
+    for name, secs in r["steps"].items():
+        print(f"  {name:<58} {secs:6.2f} s")
     m = r["rss_mb"]
     print(
         f"{'peak RSS: rag ask default / torch encoders':<44} {m['default']:6.0f} / {m['torch_extractive']:.0f} MB; "

@@ -1,11 +1,13 @@
 """Indexing throughput and incremental updates, each beside its baseline in the same run.
 
     python -m benchmarks.indexing [--articles 300] [--incremental-articles 1000] [--no-langchain]
+    python -m benchmarks.indexing --squad-titles 16 [--dtype float32] [--no-incremental]
     python -m benchmarks.indexing --ray [--ray-articles 600]
 
 ``--ray``: files to index on one corpus, single process vs Ray with 1 and 2 local workers.
 
-Throughput, on one generated corpus (``benchmarks/corpus.py``), in this order:
+Throughput, on one generated corpus (``benchmarks/corpus.py``) or, with ``--squad-titles N``, the
+first N articles of SQuAD v1.1 dev (title line, paragraphs separated by blank lines), in this order:
 
 1. baseline encoder: one torch float32 ``SentenceTransformer.encode`` call on exactly the passages
    rag makes (the library's own call, as a tutorial makes it);
@@ -72,6 +74,20 @@ def langchain_build(docs: Path, model_path: str) -> dict:
     }
 
 
+SQUAD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "external" / "squad-v1.1" / "dev-v1.1.json"
+
+
+def write_squad_titles(docs: Path, n: int, squad: Path = SQUAD) -> int:
+    """The first ``n`` SQuAD dev articles as text files; returns their characters."""
+    docs.mkdir(parents=True, exist_ok=True)
+    chars = 0
+    for i, art in enumerate(json.loads(squad.read_text(encoding="utf-8"))["data"][:n]):
+        text = art["title"].replace("_", " ") + "\n\n" + "\n\n".join(p["context"] for p in art["paragraphs"])
+        (docs / f"{i:02d}.txt").write_text(text, encoding="utf-8")
+        chars += len(text)
+    return chars
+
+
 def _rates(d: dict) -> dict:
     d["passages_per_s"] = d["passages"] / d["seconds"]
     d["chars_per_s"] = d["chars"] / d["seconds"]
@@ -84,6 +100,7 @@ def throughput(
     embedder: Embedder | None = None,
     chunk_size: int = 600,
     chunk_overlap: int | None = None,
+    squad_titles: int = 0,
 ) -> dict:
     from rag.settings import Settings
 
@@ -92,10 +109,19 @@ def throughput(
     base = Embedder(emb.name, backend="torch", dtype="float32")
     emb.encode(["warm up"])
     base.encode(["warm up"])
-    out: dict = {"articles": n_articles, "encoder_id": emb.id, "baseline_id": base.id + " (torch float32)"}
+    out: dict = {
+        "articles": squad_titles or n_articles,
+        "corpus": f"SQuAD v1.1 dev, first {squad_titles} articles" if squad_titles else "generated articles",
+        "encoder_id": emb.id,
+        "encoder_choice": emb.choice.reason,
+        "baseline_id": base.id + " (torch float32)",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         docs = Path(tmp) / "docs"
-        write_corpus(docs, n_articles)
+        if squad_titles:
+            out["corpus_chars"] = write_squad_titles(docs, squad_titles)
+        else:
+            write_corpus(docs, n_articles)
         texts = [c.text for c in chunk_documents(load_documents(docs), chunk_size, overlap)]
         chars = sum(map(len, texts))
 
@@ -230,7 +256,7 @@ def print_ray(r: dict) -> None:
 
 def print_throughput(r: dict) -> None:
     raw = r["raw_encode"]
-    print(f"indexing {r['articles']} generated articles ({r['rag']['passages']} rag passages)")
+    print(f"indexing {r['articles']} {r['corpus']} ({r['rag']['passages']} rag passages); {r['encoder_choice']}")
     print(f"{'pipeline':<34} {'seconds':>8} {'passages':>9} {'passages/s':>11} {'kchars/s':>9} {'vs torch fp32':>14}")
     rows = [
         ("torch fp32 encode (baseline)", raw),
@@ -273,8 +299,11 @@ def main() -> None:
         "--ray", action="store_true", help="only: single process vs Ray with 1 and 2 local workers (needs rag[ray])"
     )
     ap.add_argument("--ray-articles", type=int, default=600)
+    ap.add_argument("--squad-titles", type=int, default=0, help="index the first N SQuAD dev articles instead")
+    ap.add_argument("--dtype", default="auto", help="rag's encoder precision: auto (timed on this CPU), float32, int8")
+    ap.add_argument("--no-incremental", action="store_true")
     args = ap.parse_args()
-    emb = Embedder()
+    emb = Embedder(dtype=args.dtype)
     if args.ray:
         r = ray_scaling(args.ray_articles, emb)
         print_ray(r)
@@ -282,10 +311,11 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(r, indent=1))
         return
-    r = {"throughput": throughput(args.articles, not args.no_langchain, emb)}
+    r = {"throughput": throughput(args.articles, not args.no_langchain, emb, squad_titles=args.squad_titles)}
     print_throughput(r["throughput"])
-    r["incremental"] = incremental(args.incremental_articles, emb)
-    print_incremental(r["incremental"])
+    if not args.no_incremental:
+        r["incremental"] = incremental(args.incremental_articles, emb)
+        print_incremental(r["incremental"])
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(r, indent=1))
 

@@ -69,10 +69,11 @@ def native_bf16() -> bool:
 
 BACKENDS = ("onnx", "torch")
 DTYPES = {"onnx": ("auto", "float32", "int8"), "torch": ("auto", "float32", "bfloat16")}
-# Texts per model call, measured on 600-character passages, 2 cores. ONNX Runtime, int8: 212 / 201
-# / 171 passages/s at 1 / 4 / 32 (no padding at all; and int8 activations are quantized per call,
-# so one text per call makes a vector independent of its neighbours). torch: 67 vs 59 at 32 vs 64.
-BEST_BATCH = {"onnx": 1, "torch": 32}
+# Texts per model call on torch, measured on 600-character passages, 2 cores: 67 vs 59 passages/s
+# at 32 vs 64. On ONNX Runtime it is timed on this CPU with the precision (``rag.precision``):
+# int8 always one per call (activations are quantized per call, so a vector would depend on its
+# neighbours), float32 one or eight (length-sorted, so a batch pads little).
+BEST_BATCH = {"torch": 32}
 
 
 def export_sentence_encoder(path: str) -> Callable[[Path], dict]:
@@ -190,7 +191,7 @@ class Embedder:
         if dtype not in DTYPES[backend]:
             raise ModelLoadError(f"embedding dtype on {backend} must be one of {DTYPES[backend]}, not {dtype!r}")
         self.backend = backend
-        self.batch_size = batch_size or BEST_BATCH[backend]
+        self._batch_size = batch_size
         if cache_dir is None:
             from rag.settings import default_cache_dir
 
@@ -221,6 +222,13 @@ class Embedder:
             graphs = {p: exported.graph(p) for p in ("int8", "float32")}
             self._choice = cached_choice(exported.folder, graphs, tok)
         return self._choice
+
+    @property
+    def batch_size(self) -> int:
+        """Texts per model call: as configured, else what was timed best here (ONNX), else 32."""
+        if self._batch_size:
+            return self._batch_size
+        return self.choice.batch if self.backend == "onnx" else BEST_BATCH["torch"]
 
     @property
     def precision(self) -> str:

@@ -13,7 +13,7 @@ from conftest import SEEDS
 from rag.embedding import Embedder
 from rag.index import IndexStore
 from rag.machine import cpu_key, cpu_report
-from rag.precision import INT8_MIN_SPEEDUP, PrecisionChoice, choice_file
+from rag.precision import BATCH, BATCH_MIN_SPEEDUP, INT8_MIN_SPEEDUP, choice_file
 from rag.sync import sync_index
 
 
@@ -41,11 +41,14 @@ def test_auto_times_both_graphs_once_and_records_why(cache: Path) -> None:
     assert choice.int8_ms and choice.float32_ms and choice.int8_ms > 0 and choice.float32_ms > 0
     faster = choice.float32_ms / choice.int8_ms >= INT8_MIN_SPEEDUP
     assert choice.precision == ("int8" if faster else "float32")
+    assert choice.float32_batch_ms and choice.float32_batch_ms > 0
+    batched = choice.precision == "float32" and choice.float32_ms / choice.float32_batch_ms >= BATCH_MIN_SPEEDUP
+    assert choice.batch == emb.batch_size == (BATCH if batched else 1)  # int8: always one text per call
     assert emb.id.endswith(f"onnx-{choice.precision}") and "this CPU" in choice.reason
     record = json.loads(choice_file(emb._export[0].folder).read_text())
     assert record["precision"] == choice.precision and record["cpu"] == cpu_key()
     again = Embedder(cache_dir=cache).choice  # read back, not timed again
-    assert again == PrecisionChoice(choice.precision, choice.reason, choice.int8_ms, choice.float32_ms)
+    assert again == choice
 
 
 @pytest.mark.parametrize(("built", "machine_would"), [("int8", "float32"), ("float32", "int8")])
