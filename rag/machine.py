@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+from pathlib import Path
 
 ISA = {
     "avx2": "AVX2",
@@ -34,18 +35,37 @@ def cpu_info() -> dict:
                     break
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "isa": [name for flag, name in ISA.items() if flag in flags]}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "physical_cores": physical_cores(),
+        "isa": [name for flag, name in ISA.items() if flag in flags],
+    }
+
+
+def physical_cores() -> int | None:
+    """Cores that do not share execution units: two SMT siblings run one core's vector units, so
+    parallel encoding scales with these, not with ``os.cpu_count()``. None where Linux does not say."""
+    seen = set()
+    for f in Path("/sys/devices/system/cpu").glob("cpu[0-9]*/topology/thread_siblings_list"):
+        try:
+            seen.add(f.read_text().strip())
+        except OSError:
+            return None
+    return len(seen) or None
 
 
 def cpu_key() -> str:
     """Names this kind of CPU: a measurement made on it holds on any machine with the same key."""
     info = cpu_info()
-    return f"{info['cpu']}|{info['cores']}|{','.join(info['isa'])}"
+    return f"{info['cpu']}|{info['cores']}|{info['physical_cores']}|{','.join(info['isa'])}"
 
 
 def cpu_report() -> str:
     info = cpu_info()
-    return f"CPU: {info['cpu']}, {info['cores']} cores; ISA: {', '.join(info['isa']) or 'no AVX2'}"
+    phys = info["physical_cores"]
+    cores = f"{info['cores']} cores" + (f" ({phys} physical)" if phys and phys != info["cores"] else "")
+    return f"CPU: {info['cpu']}, {cores}; ISA: {', '.join(info['isa']) or 'no AVX2'}"
 
 
 if __name__ == "__main__":
