@@ -61,15 +61,20 @@ class Settings(BaseSettings):
     # "onnx": ONNX Runtime, exported once from the weights and cached under cache_dir (no torch
     # at query time); "torch": sentence-transformers itself. Changing either rebuilds the index.
     embed_backend: str = "onnx"
-    # onnx: "auto" = int8 weights (2.2x torch float32 here, same SQuAD recall; README), or float32.
-    # torch: "auto" = bfloat16 where the CPU has it natively, else float32.
+    # onnx: "auto" = an existing index's precision, else int8 where it was timed >= 1.2x float32 on
+    # this CPU (AVX-512 VNNI: 2.1x; AVX2 only: 0.97x), else float32 (rag/precision.py); "int8" or
+    # "float32" force one (a change rebuilds the index). torch: "auto" = bfloat16 where the CPU
+    # has it natively, else float32.
     embed_dtype: str = "auto"
 
     max_file_mb: int = 20  # larger article files are skipped with a warning naming them
 
-    # Chunking, in characters; sized by measurement on the dev set (see README).
+    # Chunking, in characters. 800 or 1000 characters without overlap retrieve as well or better
+    # (SQuAD and news recall@5) but the answer layer, fitted on 600-character passages, answers
+    # worse on the news calibration clusters (62.6 / 61.7 vs 63.0% accuracy); docs/experiments.md.
     chunk_size: int = 600
-    chunk_overlap: int = 1  # sentences shared by consecutive passages
+    # Sentences shared by consecutive passages: read with the passage, embedded only once.
+    chunk_overlap: int = 1
 
     # Retrieval.
     top_k: int = 5
