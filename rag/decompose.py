@@ -13,6 +13,7 @@ How much this gains is measured on SQuAD test titles (``rag eval --squad … --m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rag.answer_types import nlp
@@ -148,3 +149,68 @@ def _wh_phrase_len(span: Any) -> int:
             nxt = toks[i + 1] if i + 1 < len(toks) else None
             return 1 if nxt is not None and nxt.tag_ not in WH_TAGS and nxt.pos_ in ("NOUN", "ADJ") else 0
     return 0
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A question that names its subject by a relative clause ("Who runs [the bakery that supplied
+    the school]?"): ``inner`` asks for that subject ("Which bakery supplied the school?"), and
+    ``outer(name)`` is the question with the found name in the clause's place ("Who runs <name>?").
+    The facts are often in two passages, so one retrieval for the whole finds neither well."""
+
+    inner: str
+    before: str
+    after: str
+
+    def outer(self, name: str) -> str:
+        return f"{self.before}{name}{self.after}"
+
+
+def bridge(question: str) -> Bridge | None:
+    """The bridge in ``question``, read from the parse: a restrictive relative clause whose
+    relative pronoun is its subject ("that/who/which supplied …", "whose report …") on a common
+    noun that the wh-word does not belong to. None for a question that asks what the noun phrase
+    is ("Who is the man who founded it?": the inner question is the whole question) and where
+    the clause is too short to look anything up by."""
+    doc = nlp()(question)
+    wh = next((t for t in doc[:3] if t.tag_ in WH_TAGS), None)
+    if wh is None:
+        return None
+    for rel in doc:
+        if rel.dep_ != "relcl" or rel.head.pos_ != "NOUN":
+            continue
+        noun = rel.head
+        first, last = noun.left_edge.i, noun.right_edge.i
+        pron = next((t for t in rel.subtree if t.tag_ in WH_TAGS), None)
+        if pron is None or first <= wh.i or pron.dep_ not in ("nsubj", "nsubjpass", "poss"):
+            continue
+        root = next(t for t in doc if t.dep_ == "ROOT")
+        if first <= root.i <= last:
+            continue
+        if root.lemma_ == "be" and wh.dep_ in ("attr", "nsubj", "nsubjpass"):
+            return None  # "Who/What is (the name of) the X that …?": the inner question is the question
+        outside = [t for t in doc if not first <= t.i <= last]
+        predicate = any(t.pos_ == "VERB" and t.lemma_ not in ("do", "be", "have") for t in outside) or (
+            root.lemma_ == "be" and any(c.dep_ in ("acomp", "attr") and c in outside for c in root.children)
+        )
+        if not predicate:
+            continue  # "… does the charity that runs it employ?": the parse put the verb in the clause
+        clause = [t for t in doc[rel.left_edge.i : rel.right_edge.i + 1] if t.i != pron.i]
+        if len([t for t in clause if not t.is_punct]) < MIN_PART_WORDS:
+            continue
+        lead = [t for t in doc[first : rel.left_edge.i] if not (t.i == first and t.dep_ == "det")]
+        head = "".join(t.text_with_ws for t in lead).strip()
+        if pron.tag_ == "WP$":
+            head += "'s"
+        body = "".join(t.text_with_ws for t in clause).strip()
+        end = doc[last].idx + len(doc[last].text)
+        return Bridge(f"Which {head} {body}?", question[: doc[first].idx], question[end:])
+    return None
+
+
+def is_name(text: str) -> bool:
+    """Does ``text`` name someone or something (a proper noun or a named entity)? A bridge's first
+    step must: "the passengers who were on board" found as "218 passengers" is a count, and a
+    second question about "218 passengers" would lose what the first clause said."""
+    doc = nlp()(text)
+    return any(t.pos_ == "PROPN" for t in doc) or any(e.label_ in _NAMED for e in doc.ents)

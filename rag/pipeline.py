@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from rag.answer_types import MONEY, question_type, states_a_count, states_an_amount
 from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
 from rag.bylines import match_article, metadata_field, topic_terms
-from rag.decompose import items_asked, refer_back, split_question
+from rag.decompose import Bridge, bridge, is_name, items_asked, refer_back, split_question
 from rag.embedding import Embedder, ModelLoadError
 from rag.entity_conflict import conflicts
 from rag.evidence import Candidate, Grounder
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from rag.batching import Ticket
 
 log = logging.getLogger(__name__)
+MAX_LINK_WORDS = 6  # a bridge's first step must give a name, not a clause
 
 
 @dataclass
@@ -453,6 +454,9 @@ class Pipeline:
             elif len(parts) > 1:
                 with self._lock:
                     whole = self._multipart(question, parts, history, top_k, exclude, clock)
+            elif self.settings.multipart and self.reader is not None and (link := bridge(question)) is not None:
+                with self._lock:
+                    whole = self._bridged(question, link, history, top_k, exclude, clock)
             if whole is not None:
                 whole.timings = {**clock, "total": time.perf_counter() - t0}
                 if ticket is not None:
@@ -556,6 +560,34 @@ class Pipeline:
             said = a.sentences[0].text if a.sentences else ""
             turns += [{"role": "user", "content": part}, {"role": "assistant", "content": said}]
         return merge_parts(question, answers)
+
+    def _bridged(
+        self,
+        question: str,
+        link: Bridge,
+        history: list[dict] | None,
+        top_k: int | None,
+        exclude: set[str] | None,
+        clock: dict[str, float],
+    ) -> Answer | None:
+        """ "Who runs the bakery that supplied the school?": first which bakery, then who runs it,
+        each step retrieved, read and cited on its own. None (answer the question whole) unless
+        both steps are answered and the first with a short name: a guessed link never answers."""
+        ev = self.gather(link.inner, history, top_k, exclude, clock)
+        if self.declines(ev) is not None or not ev.candidates:
+            return None
+        first = self.answers.extractive(ev)
+        name = first.short_answer or ev.candidates[0].span_text
+        if not name or len(name.split()) > MAX_LINK_WORDS or not is_name(name):
+            return None
+        outer = link.outer(name)
+        ev2 = self.gather(outer, history, top_k, exclude, clock)
+        if self.declines(ev2) is not None:
+            return None
+        second = self.answers.extractive(ev2)
+        whole = merge_parts(question, [first, second])
+        whole.notes.append(f"answered in two steps: {link.inner} → {name}; then {outer}")
+        return whole
 
     # --- questions about an article itself ------------------------------------------------
     def _about_article(
