@@ -106,11 +106,11 @@ def run(configs: list[tuple[int, int]], n: int) -> list[dict]:
                 top = [p.chunk.text for p in r.retrieve(q, 5) if p.chunk.source == name]
                 hit += any(a in t for a in answers for t in top)
             row["squad_titles_R@5"] = 100 * hit / len(sample)
-            first16 = [c.own_text for c in index.chunks if int(c.source.split(".")[0]) < 16]  # as embedded
+            first16 = [c.text for c in index.chunks if int(c.source.split(".")[0]) < 16]
             row["passages_16"] = len(first16)
             row["chars_16"] = sum(map(len, first16))
             if tok is not None:
-                row["tokens_16"] = sum(sum(e.attention_mask) for e in tok.encode_batch(first16))  # not the padding
+                row["tokens_16"] = sum(len(e.ids) for e in tok.encode_batch(first16))
             row["news_chosen_R@5"] = news_recall(emb, size, overlap, chosen_on)
             row["news_report_R@5"] = news_recall(emb, size, overlap, report_on)
             rows.append(row)

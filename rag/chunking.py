@@ -2,9 +2,8 @@
 
 Passages are runs of whole sentences (never a cut mid-sentence, so a quoted passage reads well),
 packed up to ``size`` characters, with the last ``overlap`` sentences repeated at the start of the
-next passage so that a fact spanning a boundary is still whole in one of them (the reader sees them;
-the passage's vector does not embed them twice, ``Chunk.own_text``). Each passage keeps character
-offsets into the cleaned article: ``document.text[c.start:c.end] == c.text``.
+next passage so that a fact spanning a boundary is still whole in one of them. Each passage keeps
+character offsets into the cleaned article: ``document.text[c.start:c.end] == c.text``.
 """
 
 from __future__ import annotations
@@ -82,7 +81,6 @@ def chunk_document(doc: Document, size: int = 600, overlap: int = 1) -> list[Chu
     sents = sentence_spans(doc.text, max_len=size)
     chunks: list[Chunk] = []
     i = 0
-    covered = 0  # where the previous passage ended: what comes before it in this one is repeated
     while i < len(sents):
         j = i + 1
         while j < len(sents) and sents[j][1] - sents[i][0] <= size:
@@ -102,10 +100,8 @@ def chunk_document(doc: Document, size: int = 600, overlap: int = 1) -> list[Chu
                 _pages(doc, start, end),
                 tuple(b - start for b in doc.page_starts if start < b < end),
                 _table_rows(doc, start, end),
-                max(0, min(covered, end) - start),
             )
         )
-        covered = end
         if j >= len(sents):
             break
         # Repeat the last `overlap` sentences, but always move forward by at least one.

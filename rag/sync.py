@@ -58,7 +58,6 @@ def settings_signature(embedder: Embedder, chunk_size: int, chunk_overlap: int) 
         "chunk_size": chunk_size,
         "chunk_overlap": chunk_overlap,
         "chunker": CHUNKER_VERSION,
-        "embedded": "own text",  # a passage's vector leaves out the overlap (Chunk.own_text)
     }
 
 
@@ -66,7 +65,7 @@ def settings_signature(embedder: Embedder, chunk_size: int, chunk_overlap: int) 
 class Pending:
     """An article that is new or changed since the live index: to load, chunk and embed.
 
-    ``known`` holds the vector keys of passages the live index already has vectors for (from the
+    ``known`` holds the ids of passages the live index already has vectors for (from the
     article's previous version), so an edit re-embeds only the passages whose text changed."""
 
     source: str
@@ -133,7 +132,7 @@ def load_and_chunk(item: Pending, chunk_size: int, chunk_overlap: int, max_file_
 
 def new_texts(item: Pending, prepared: Prepared) -> list[str]:
     """The passages of ``prepared`` that need a vector, in order."""
-    return [c.own_text for c in prepared.chunks if c.vector_key not in item.known]
+    return [c.text for c in prepared.chunks if c.id not in item.known]
 
 
 @dataclass
@@ -216,7 +215,7 @@ def plan_sync(
     old_ids: dict[str, set[str]] = {}
     if current is not None:
         for c in current.chunks:
-            old_ids.setdefault(c.source, set()).add(c.vector_key)
+            old_ids.setdefault(c.source, set()).add(c.id)
     for path in article_paths(docs_dir):
         source = path.relative_to(docs_dir).as_posix()
         try:
@@ -241,7 +240,7 @@ def assemble(
     """Passages, vectors and manifest entries of the new generation, in folder order: reused rows
     from the live generation, new rows from the preparer."""
     current = plan.current
-    old_row = {c.vector_key: row for row, c in enumerate(current.chunks)} if current is not None else {}
+    old_row = {c.id: row for row, c in enumerate(current.chunks)} if current is not None else {}
     old_rows: dict[str, list[int]] = {}
     if current is not None:
         for row, c in enumerate(current.chunks):
@@ -271,8 +270,8 @@ def assemble(
         (report.changed if source in old_docs else report.added).append(source)
         n_new = 0
         for c in done.chunks:
-            if c.vector_key in old_row:
-                take_old.append((len(chunks), old_row[c.vector_key]))
+            if c.id in old_row:
+                take_old.append((len(chunks), old_row[c.id]))
             else:
                 fresh_rows.append(len(chunks))
                 n_new += 1

@@ -47,9 +47,6 @@ class Chunk:
     # Table rows inside the passage: (start, end, header cells, row cells), passage-relative, so a
     # source card can show them as a table again.
     table_rows: tuple[tuple[int, int, tuple[str, ...], tuple[str, ...]], ...] = ()
-    # Characters at the start of ``text`` repeated from the previous passage (the overlap), which
-    # the reader sees for context but the passage's vector leaves out (``own_text``).
-    lead: int = 0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
@@ -62,18 +59,6 @@ class Chunk:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @property
-    def own_text(self) -> str:
-        """What the passage's vector is made of: its text without the sentences repeated from the
-        previous passage, which already has a vector for them. Embedding them twice costs 29% more
-        tokens on SQuAD articles for the same recall@5 (``benchmarks/passage_sizing.py``)."""
-        return self.text[self.lead :].lstrip() or self.text
-
-    @property
-    def vector_key(self) -> str:
-        """Passages with the same key have the same vector: same text, same overlap left out."""
-        return f"{self.id}+{self.lead}" if self.lead else self.id
 
 
 @dataclass

@@ -38,22 +38,6 @@ def test_passages_respect_size_and_overlap() -> None:
     assert overlapping >= len(chunks) // 2
     no_overlap = chunk_document(doc, 400, 0)
     assert all(b.start >= a.end for a, b in pairwise(no_overlap))
-    assert all(c.lead == 0 and c.own_text == c.text for c in no_overlap)
-
-
-def test_a_vector_leaves_out_only_what_the_previous_passage_holds() -> None:
-    """The overlap is read with the passage but embedded once: own_text starts where the
-    previous passage ended, so every character of the article is embedded exactly once."""
-    for doc in load_documents(SEEDS):
-        chunks = chunk_document(doc, 600, 1)
-        assert chunks[0].lead == 0
-        for a, b in pairwise(chunks):
-            assert b.lead == max(0, min(a.end, b.end) - b.start)
-            if b.lead:
-                assert a.text.endswith(b.text[: b.lead]) and b.own_text == b.text[b.lead :].lstrip()
-        embedded = sum(len(c.own_text) for c in chunks)
-        assert embedded < sum(len(c.text) for c in chunks)
-        assert embedded <= len(doc.text)
 
 
 def test_ids_are_stable_and_depend_on_text() -> None:
@@ -84,7 +68,6 @@ def test_offsets_round_trip_on_arbitrary_text(parts: list[str], size: int, overl
     for c in chunk_document(doc, size, overlap):
         assert doc.text[c.start : c.end] == c.text
         assert c.text.strip() == c.text and c.text
-        assert 0 <= c.lead <= len(c.text) and c.own_text and c.own_text in c.text
 
 
 def test_a_full_stop_glued_to_the_next_sentence_still_ends_it() -> None:

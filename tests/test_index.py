@@ -33,7 +33,7 @@ def test_build_then_reload_from_disk(docs: Path, tmp_path: Path, embedder: Embed
     assert [c.id for c in again.chunks] == [c.id for c in index.chunks]
     assert again.faiss_index.ntotal == len(index)
     # vectors are the real normalized embeddings of the passages (bf16 batches differ in low bits)
-    probe = embedder.encode([index.chunks[3].own_text])[0]
+    probe = embedder.encode([index.chunks[3].text])[0]
     assert float(again.vectors[3] @ probe) > 0.999
     assert float(again.vectors[4] @ probe) < 0.99
     assert np.allclose(np.linalg.norm(again.vectors, axis=1), 1.0, atol=1e-3)

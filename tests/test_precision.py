@@ -68,9 +68,9 @@ def test_an_index_keeps_its_precision_on_a_machine_that_would_choose_the_other(
     assert auto.precision == built and "index was built with" in auto.choice.reason
     # queries come from the index's graph: a stored passage finds itself at cosine ~1
     chunk = reopened.chunks[3]
-    scores, rows = reopened.search(auto.encode_query(chunk.own_text)[None, :], 1)
+    scores, rows = reopened.search(auto.encode_query(chunk.text)[None, :], 1)
     assert rows[0][0] == 3 and scores[0][0] > 0.9999
-    assert np.allclose(auto.encode([chunk.own_text])[0], index.vectors[3], atol=1e-5)
+    assert np.allclose(auto.encode([chunk.text])[0], index.vectors[3], atol=1e-5)
 
 
 def test_an_explicit_precision_other_than_the_index_rebuilds_it(cache: Path, tmp_path: Path) -> None:
