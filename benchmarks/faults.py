@@ -162,7 +162,7 @@ def check_index(
                 texts[c.source] = load_document(path, c.source).text
             assert texts[c.source][c.start : c.end] == c.text, f"passage {c.id} is not its article's span"
     rows = rng.sample(range(len(loaded.chunks)), min(3, len(loaded.chunks)))
-    fresh = embedder.encode([loaded.chunks[r].own_text for r in rows])
+    fresh = embedder.encode([loaded.chunks[r].text for r in rows])
     sims = np.sum(fresh * np.asarray(loaded.vectors[rows]), axis=1)
     assert np.all(sims > 0.99), f"stored vectors are not their passages' embeddings ({sims})"
     return matches[0]

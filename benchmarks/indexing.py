@@ -122,7 +122,7 @@ def throughput(
             out["corpus_chars"] = write_squad_titles(docs, squad_titles)
         else:
             write_corpus(docs, n_articles)
-        texts = [c.own_text for c in chunk_documents(load_documents(docs), chunk_size, overlap)]  # as embedded
+        texts = [c.text for c in chunk_documents(load_documents(docs), chunk_size, overlap)]
         chars = sum(map(len, texts))
 
         def timed(fn) -> float:

@@ -110,7 +110,7 @@ def run(configs: list[tuple[int, int]], n: int) -> list[dict]:
             row["passages_16"] = len(first16)
             row["chars_16"] = sum(map(len, first16))
             if tok is not None:
-                row["tokens_16"] = sum(len(e.ids) for e in tok.encode_batch(first16))
+                row["tokens_16"] = sum(sum(e.attention_mask) for e in tok.encode_batch(first16))  # not the padding
             row["news_chosen_R@5"] = news_recall(emb, size, overlap, chosen_on)
             row["news_report_R@5"] = news_recall(emb, size, overlap, report_on)
             rows.append(row)

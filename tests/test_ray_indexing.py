@@ -62,7 +62,7 @@ def test_two_ray_workers_build_the_same_index_as_one_process(
     assert on_ray.manifest["settings"] == single.manifest["settings"]
     assert rep2.embedded == rep1.embedded and len(rep2.skipped) == len(rep1.skipped) == 1
     # the committed generation is a normal one: it loads and searches
-    rows = IndexStore(tmp_path / "ray").load().search(embedder.encode([on_ray.chunks[7].own_text]), 1)[1]
+    rows = IndexStore(tmp_path / "ray").load().search(embedder.encode([on_ray.chunks[7].text]), 1)[1]
     assert rows[0][0] == 7
 
 
