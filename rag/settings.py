@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # (SQuAD and news recall@5) but the answer layer, fitted on 600-character passages, answers
     # worse on the news calibration clusters (62.6 / 61.7 vs 63.0% accuracy); docs/experiments.md.
     chunk_size: int = 600
-    # Sentences shared by consecutive passages: read with the passage, embedded only once.
+    # Sentences shared by consecutive passages (embedded with each; docs/experiments.md).
     chunk_overlap: int = 1
 
     # Retrieval.
