@@ -13,7 +13,7 @@ spaCy's English pipeline (named entities and the dependency parse), not by regex
   ("… charged with when he was arrested?") does not.
 
 These become two features of the answer scorer (``rag.scoring``); whether they help is measured by
-an ablation on held-out SQuAD titles (README), not assumed.
+an ablation on held-out SQuAD titles (docs/experiments.md), not assumed.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Zero-Shot Question Generation").
 Why: the reader and the other answer-score signals are all trained or tuned on SQuAD, whose
 questions are written from their answer sentence, so they learn word overlap and fail together
 on the same questions. The packaged SmolLM2-135M was never trained on SQuAD; asked "which
-sentence makes this question likely", it might err elsewhere. Measured (README, "Models trained
-here"): alone it nearly matches the whole first stage on the SQuAD calibration titles, but it
+sentence makes this question likely", it might err elsewhere. Measured (docs/experiments.md):
+alone it nearly matches the whole first stage on the SQuAD calibration titles, but it
 misses the same hard questions, so fused it adds ~1-2 points there and nothing measurable on the
 test titles, at 5x the answer time: it is off by default (RAG_LIKELIHOOD_MODEL).
 

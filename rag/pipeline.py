@@ -193,7 +193,7 @@ class Pipeline:
         if fitted_k is not None and fitted_k != self.settings.top_k:
             # It still works, but its refusal and short-answer thresholds were chosen for as many
             # candidate sentences as fitted_k passages give: at 8 instead of 5, fewer near misses
-            # were declined on the calibration titles (README, RAG_TOP_K).
+            # were declined on the calibration titles (docs/experiments.md, RAG_TOP_K).
             log.warning(
                 "the answer scorer was fitted and calibrated reading %s passages; RAG_TOP_K=%s reads %s",
                 fitted_k,
@@ -258,7 +258,7 @@ class Pipeline:
             return ""  # too little support, whatever the sentence is about
         # A veto, not a weight: on news a conflict is too rare among the fit rows for the decision
         # to learn its weight (3% of answerable tops), and on SQuAD's swapped-entity questions the
-        # check is what declines them (benchmarks.decision_ablation; README).
+        # check is what declines them (benchmarks.decision_ablation; docs/experiments.md).
         found = conflicts(ev.question, best.text, ev.passages[best.passage_index].chunk.text)
         if not found:
             return None
@@ -287,7 +287,7 @@ class Pipeline:
         """ "How many X?" is answered by a number, "how much did it cost?" by a sum of money. When
         the best sentence holds none, it is about X without counting or pricing it, and quoting it
         would pass for an answer. (On the SQuAD fusion and calibration titles no right answer to
-        such a question lacked one; README.) Only on the reader path, where spaCy types questions;
+        such a question lacked one; docs/experiments.md.) Only on the reader path, where spaCy types questions;
         the support-score path has its own type check."""
         if self.scorer is None or not self.scorer.uses_types or not ev.candidates:
             return None

@@ -5,7 +5,7 @@ A cross-encoder (one logit on [CLS] of "question [SEP] sentence") on the MiniLM 
 passage; the ranker judges each sentence on its own. Alone it picks the answering sentence more
 often than the reader does, but fused into the answer score (``rag.scoring``) it moved the held-out
 figures by about their noise at 2.5x the answer time, so it is not shipped or on by default
-(README, "Models trained here"). It stays pluggable: ``RAG_RANKER=folder`` with an answer scorer
+(docs/experiments.md). It stays pluggable: ``RAG_RANKER=folder`` with an answer scorer
 fitted on it (``python -m rag.fit_scorer --ranker folder --out scorer.json``). Like the reader,
 it runs on ONNX Runtime (float32) by default; a folder may leave out the word-embedding table,
 which is then the packaged MiniLM's own (the trainer keeps it frozen).

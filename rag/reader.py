@@ -166,7 +166,7 @@ class Reader:
     """Loads lazily; ``read`` returns, per passage, the best ``Span`` inside each given sentence.
 
     ``name`` may list several reader folders, comma-separated: an ensemble whose start/end logits
-    are averaged (``python -m rag.train_reader --seed N`` trains another member; README measures
+    are averaged (``python -m rag.train_reader --seed N`` trains another member; docs/experiments.md measures
     one, not shipped).
 
     ``backend="onnx"`` (default) runs the float32 graph exported once from the same weights on

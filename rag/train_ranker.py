@@ -10,7 +10,7 @@ one from another title. The loss is the group's softmax cross-entropy (which sen
 what sentence P@1 measures) plus a per-sentence logistic loss, so that one logit is comparable
 across questions (what the refusal threshold needs).
 The word-embedding table stays frozen (it is the packaged model's and is not saved again).
-On 2 CPU cores: about 70 minutes. Not shipped (README, "Models trained here"); to use one, fit an
+On 2 CPU cores: about 70 minutes. Not shipped (docs/experiments.md); to use one, fit an
 answer scorer on it (``python -m rag.fit_scorer --ranker FOLDER --out scorer.json``) and set
 ``RAG_RANKER=FOLDER RAG_ANSWER_SCORER=scorer.json``.
 """

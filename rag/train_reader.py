@@ -6,7 +6,7 @@ calibration or test titles. Every question gives one answer example (a passage o
 paragraph, chunked exactly as the index chunks articles) and no-answer examples: a passage of
 the same paragraph that lacks the answer, the passage of another paragraph of the same title that
 BM25 ranks highest for the question (a near miss), and now and then a passage of another title.
-Two more kinds can be added (off by default: measured, not shipped — see README "Models trained
+Two more kinds can be added (off by default: measured, not shipped — see docs/experiments.md "Models trained
 here"): ``--removed-neg P``, the gold passage with the sentence holding the answer taken out (the
 topic stays, the fact is gone), and ``--swapped-neg P``, the gold passage with a name the question
 asks about swapped for another name of the same kind (spaCy entities).

@@ -1,6 +1,6 @@
 """The optional sentence ranker: training data, a trained model that loads on both backends, the
 answer scorer fusing it, and clear errors. The ranker is trained here for a few steps (the
-measured one takes 70 minutes and is not shipped: README, "Models trained here")."""
+measured one takes 70 minutes and is not shipped: docs/experiments.md)."""
 
 from __future__ import annotations
 
