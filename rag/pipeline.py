@@ -454,7 +454,7 @@ class Pipeline:
             elif len(parts) > 1:
                 with self._lock:
                     whole = self._multipart(question, parts, history, top_k, exclude, clock)
-            elif self.settings.multipart and self.reader is not None and (link := bridge(question)) is not None:
+            elif self._decomposes() and (link := bridge(question)) is not None:
                 with self._lock:
                     whole = self._bridged(question, link, history, top_k, exclude, clock)
             if whole is not None:
@@ -524,10 +524,12 @@ class Pipeline:
         return self._verified(ev, draft)
 
     # --- multi-part questions ---------------------------------------------------------------
+    def _decomposes(self) -> bool:
+        """Questions are split into parts or bridged only with the reader and ``multipart`` on."""
+        return self.settings.multipart and self.reader is not None
+
     def _parts(self, question: str) -> list[str]:
-        if not self.settings.multipart or self.reader is None:
-            return [question]
-        return split_question(question)
+        return split_question(question) if self._decomposes() else [question]
 
     def _multipart(
         self,

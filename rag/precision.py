@@ -54,18 +54,17 @@ class PrecisionChoice:
     float32_batch_ms: float | None = None  # per text, BATCH equal texts per call
 
 
-def _time_graph(path: Path, inputs: dict) -> float:
-    """Median milliseconds of one call of ``path`` on ``inputs`` (one core), after a warm-up."""
-    from rag.onnx_models import session
+def _time_graph(path: Path, ids: Any, mask: Any) -> float:
+    """Median milliseconds of one call of ``path`` on these inputs (one core), after a warm-up."""
+    from rag.onnx_models import feed, session
 
     sess = session(path)
-    wanted = {i.name for i in sess.get_inputs()}
-    feed = {k: v for k, v in inputs.items() if k in wanted}
-    sess.run(None, feed)
+    inputs = feed(sess, ids, mask)
+    sess.run(None, inputs)
     times = []
     for _ in range(TIMING_CALLS):
         t0 = time.perf_counter()
-        sess.run(None, feed)
+        sess.run(None, inputs)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
 
@@ -77,13 +76,11 @@ def measure(graphs: dict[str, Path], tokenizer: Any) -> PrecisionChoice:
 
     enc = tokenizer.encode(SAMPLE)
 
-    def rows(n: int) -> dict:
-        ids = np.array([enc.ids] * n, dtype=np.int64)
-        mask = np.array([enc.attention_mask] * n, dtype=np.int64)
-        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    def rows(n: int) -> tuple[Any, Any]:
+        return np.array([enc.ids] * n, dtype=np.int64), np.array([enc.attention_mask] * n, dtype=np.int64)
 
-    ms = {p: round(_time_graph(path, rows(1)), 3) for p, path in graphs.items()}
-    batched = round(_time_graph(graphs["float32"], rows(BATCH)) / BATCH, 3)
+    ms = {p: round(_time_graph(path, *rows(1)), 3) for p, path in graphs.items()}
+    batched = round(_time_graph(graphs["float32"], *rows(BATCH)) / BATCH, 3)
     speedup = ms["float32"] / ms["int8"]
     cpu = cpu_info()
     where = f"{cpu['cpu']} with {', '.join(cpu['isa']) or 'no AVX2'}"
