@@ -104,6 +104,8 @@ def contains_gold(text: str, answers: list[str]) -> bool:
 def judge(case: Case, ans: Answer, seconds: float) -> dict:
     """One row of figures for one answer."""
     row: dict = {"id": case.q.id, "kind": case.kind, "refused": ans.abstained, "seconds": seconds}
+    row["answer"] = ans.plain_text
+    row["cited"] = [[c.source, c.start, c.end] for c in ans.citations]
     if case.kind == "swapped":
         row["asked"] = case.question
     if not case.answerable:
