@@ -73,8 +73,6 @@ class Candidate:
     span_text: str = ""
     reader_span: float = 0.0
     reader_null: float = 0.0
-    ranker: float = 0.0  # the sentence ranker's logit (rag.ranker)
-    likelihood: float | None = None  # log P(question | sentence) per token (rag.likelihood), top few only
     p: float | None = None  # calibrated probability that this sentence answers the question
     title: bool = False  # the sentence is its article's headline, repeated as the text's first line
     features: Any = None  # its row of rag.scoring.FEATURES (numpy), as the answer score saw it

@@ -14,7 +14,6 @@
    (``rag.entity_conflict``), and the reader's span logit in it, fitted on the fusion titles with
    entity-swapped questions among the negatives; its threshold on the calibration titles at the
    same false-refusal rate.
-4. Unless ``--likelihood none``: the question-likelihood second stage (fusion / calibration).
 The result is written to ``rag/data/answer_scorer.json`` with these figures beside it.
 """
 
@@ -30,28 +29,22 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from rag.entity_conflict import conflict_flags
-from rag.reader import reader_members
 from rag.scoring import (
     FEATURES,
     SCORER_FILE,
     Decision,
-    Rerank,
     Scorer,
     candidate_features,
     fit,
     never_answers,
-    rank_candidates,
     read_candidates,
-    rerank_probabilities,
-    top_indices,
 )
-from rag.settings import default_cache_dir, switched_off
+from rag.settings import default_cache_dir
 from rag.squad import load_split, part_titles
 from rag.squad_eval import Case, contains_gold, has_short_gold, make_cases, open_pipeline
 from rag.train_reader import DEFAULT_SQUAD, reader_titles
 
 if TYPE_CHECKING:
-    from rag.likelihood import QuestionLikelihood
     from rag.pipeline import Pipeline
 
 log = logging.getLogger("rag.fit_scorer")
@@ -70,8 +63,6 @@ def gather_rows(pipe: Pipeline, cases: list[Case]) -> list[dict]:
         cands = pipe.grounder.candidates(q, passages, asked=q)
         if cands:
             read_candidates(reader, q, cands, passages)
-            if pipe.ranker is not None:
-                rank_candidates(pipe.ranker, q, cands)
         x = candidate_features(cands, passages, q)
         conflict = conflict_flags(q, [c.text for c in cands], [passages[c.passage_index].chunk.text for c in cands])
         y = np.array([case.answerable and contains_gold(c.text, case.q.answers) for c in cands], dtype=bool)
@@ -199,79 +190,6 @@ def choose_thresholds(
     }
 
 
-def add_likelihoods(
-    likelihood: QuestionLikelihood,
-    probs: list[np.ndarray],
-    rows: list[dict],
-    top: int,
-    saved: list[dict] | None = None,
-) -> None:
-    """Per row: its first-stage top sentences (indices), their question likelihoods and the null.
-    A sentence's likelihood does not depend on the first stage, so those ``saved`` by an earlier
-    run (same rows, in order) are reused and only sentences new to a row's top are scored: a
-    refit that moves a few rows' top sentences costs seconds, not the ~25 min of a full pass."""
-    if saved is not None and len(saved) != len(rows):
-        saved = None
-    t0 = time.time()
-    for i, (p, r) in enumerate(zip(probs, rows, strict=True)):
-        order = top_indices(p, top)
-        known: dict[int, float] = {}
-        null: float | None = None
-        if saved is not None:
-            known = dict(zip(saved[i]["top"], saved[i]["lik"], strict=True))
-            null = saved[i]["null"] if saved[i]["top"] else None
-        missing = [j for j in order if j not in known]
-        if order and (missing or null is None):
-            scores = likelihood.score(r["question"], [r["sents"][j] for j in missing] + [""])
-            known.update(zip(missing, (float(v) for v in scores[:-1]), strict=True))
-            null = float(scores[-1])
-        r["top"], r["lik"], r["null"] = order, np.array([known[j] for j in order]), null if order else 0.0
-        if (i + 1) % 200 == 0:
-            log.warning("likelihood: %d/%d questions (%.0f s)", i + 1, len(rows), time.time() - t0)
-
-
-def fit_rerank(
-    scorer: Scorer, fusion: list[dict], calib: list[dict], a: argparse.Namespace, max_short_words: int
-) -> dict:
-    """The second stage: weights on the fusion titles' top sentences, threshold on calibration."""
-    from sklearn.linear_model import LogisticRegression
-
-    from rag.generation import Generator, resolve_generator
-    from rag.likelihood import QuestionLikelihood
-
-    source = resolve_generator(a.likelihood)
-    assert source is not None
-    likelihood = QuestionLikelihood(Generator(source, default_cache_dir()))
-    p_fus, p_cal = stage1_probabilities(scorer, fusion), stage1_probabilities(scorer, calib)
-    model = Path(source.gguf_file or source.location).name
-    cache = a.work / f"likelihood-rows-n{a.n}-top{a.top}-{model}.json"
-    saved = json.loads(cache.read_text()) if a.reuse and cache.is_file() else None
-    for name, probs, rows in (("fusion", p_fus, fusion), ("calibration", p_cal, calib)):
-        add_likelihoods(likelihood, probs, rows, a.top, saved[name] if saved is not None else None)
-    cache.write_text(
-        json.dumps(
-            {
-                name: [{"top": r["top"], "lik": np.asarray(r["lik"]).tolist(), "null": r["null"]} for r in rows]
-                for name, rows in (("fusion", fusion), ("calibration", calib))
-            }
-        )
-    )
-    z = np.concatenate(
-        [Rerank.features(p[r["top"]], r["lik"], r["null"]) for p, r in zip(p_fus, fusion, strict=True) if r["top"]]
-    )
-    y = np.concatenate([r["y"][r["top"]] for r in fusion if r["top"]])
-    mean, scale = z.mean(axis=0), z.std(axis=0)
-    scale[scale == 0] = 1.0
-    lr = LogisticRegression(C=a.c, max_iter=2000).fit((z - mean) / scale, y)
-    rerank = Rerank(a.top, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]), 0.5, model)
-    final = [rerank_probabilities(rerank, p, r["top"], r["lik"], r["null"]) for p, r in zip(p_cal, calib, strict=True)]
-    chosen = choose_thresholds(final, calib, a.max_false_refusals, a.short_precision, max_short_words)
-    rerank.refuse_below, rerank.short_above = chosen["refuse_below"], chosen["short_above"]
-    scorer.rerank = rerank
-    scorer.info["rerank"] = {"rows": len(y), "positives": int(y.sum()), **chosen["calibration"]}
-    return chosen
-
-
 def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argparse.Namespace) -> Decision:
     """Answer or decline from the best sentence's probability and its entity conflict: fitted on
     the fusion titles (swapped-entity questions among the negatives), threshold on calibration at
@@ -319,13 +237,18 @@ def fit_decision(scorer: Scorer, fusion: list[dict], calib: list[dict], a: argpa
     return decision
 
 
+def _reader_tag(reader: str) -> str:
+    """The part of a cached rows file's name that says which reader read them."""
+    return "" if reader == "packaged" else "-" + Path(reader).name
+
+
 def news_parts(a: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     """The news fit and calibration clusters' rows (gathered once, then reused with --reuse)."""
     from rag.news_eval import part_clusters
     from rag.news_rows import news_rows
     from rag.pipeline import Pipeline
 
-    tag = "".join("-" + Path(m).name for m in reader_members(a.reader)) if a.reader != "packaged" else ""
+    tag = _reader_tag(a.reader)
     cache = a.work / f"news-rows{tag}-f{len(FEATURES)}-other12.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
@@ -341,7 +264,7 @@ def news_parts(a: argparse.Namespace) -> tuple[list[dict], list[dict]]:
 
 def squad_fusion_rows(a: argparse.Namespace) -> list[dict]:
     """The SQuAD fusion titles' rows, entity-swapped questions among them (gathered once per reader)."""
-    tag = "".join("-" + Path(m).name for m in reader_members(a.reader)) if a.reader != "packaged" else ""
+    tag = _reader_tag(a.reader)
     cache = a.work / f"squad-fusion-rows{tag}-n{a.n}-f{len(FEATURES)}.json"
     if a.reuse and cache.is_file():
         return _decode(json.loads(cache.read_text()))
@@ -359,7 +282,7 @@ def fit_on_news(a: argparse.Namespace) -> None:
     fit_rows = news_rows + squad_fusion_rows(a) if a.with_squad else news_rows
     rows = [r for r in fit_rows if len(r["x"])]
     x, y = np.concatenate([r["x"] for r in rows]), np.concatenate([r["y"] for r in rows])
-    drop = {f for f in a.without.split(",") if f} | ({"ranker"} if switched_off(a.ranker) else set())
+    drop = {f for f in a.without.split(",") if f}
     scorer = fit(x, y, a.c, [f for f in FEATURES if f not in drop])
     from rag.settings import default
 
@@ -382,8 +305,6 @@ def fit_on_news(a: argparse.Namespace) -> None:
     on_squad = a.with_squad and a.decision_with_squad
     scorer.decision = fit_decision(scorer, fit_rows if on_squad else news_rows, cal_rows, a)
     scorer.info["decision"]["fitted_on"] = "news fit clusters" + (" and SQuAD fusion titles" if on_squad else "")
-    if not switched_off(a.likelihood):  # the optional second stage, over the same rows
-        fit_rerank(scorer, fit_rows, cal_rows, a, max_short_words)
     scorer.save(a.out)
     print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})
 
@@ -406,18 +327,11 @@ def main() -> None:
         help="the reader whose outputs the fusion rows hold (default: --reader). Needed when --reader was "
         "trained on the fusion titles too: their rows must come from a reader that never saw them",
     )
-    ap.add_argument("--ranker", default="none", help="a sentence ranker folder whose logits are fused (default: none)")
-    ap.add_argument(
-        "--likelihood",
-        default="packaged",
-        help="the causal LM of the question-likelihood stage (as RAG_LIKELIHOOD_MODEL; none: no second stage)",
-    )
     ap.add_argument(
         "--decision-extras",
         default="reader_span",
         help="comma-separated FEATURES of the best sentence the answer-or-decline decision weighs too",
     )
-    ap.add_argument("--top", type=int, default=3, help="first-stage sentences the second stage re-scores")
     ap.add_argument(
         "--news",
         type=Path,
@@ -446,11 +360,7 @@ def main() -> None:
             f"the reader {a.reader!r} was trained on fusion titles ({', '.join(sorted(trained_on))}): "
             "pass --fusion-reader, a reader trained without them (python -m rag.train_reader --parts reader --out DIR)"
         )
-    tag = "".join(
-        "-" + "+".join(Path(member).name for member in reader_members(name))
-        for name in (a.reader, a.ranker)
-        if name != "packaged" and not switched_off(name)
-    ) + (f"-fusion-{Path(fusion_reader).name}" if fusion_reader != a.reader else "")
+    tag = _reader_tag(a.reader) + (f"-fusion-{Path(fusion_reader).name}" if fusion_reader != a.reader else "")
     cache = a.work / f"scorer-rows-n{a.n}{tag}-f{len(FEATURES)}-conflict.json"
     if a.reuse and cache.is_file():
         saved = json.loads(cache.read_text())
@@ -466,10 +376,10 @@ def main() -> None:
                 for r, c in zip(rows, cases, strict=True):
                     r["short_gold"] = c.answerable and has_short_gold(c.q.answers)
     else:
-        pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader, ranker=a.ranker)
+        pipe = open_pipeline(a.squad, a.work, show_progress=True, reader=a.reader)
         pipes = {"calibration": pipe, "fusion": pipe}
         if fusion_reader != a.reader:
-            pipes["fusion"] = open_pipeline(a.squad, a.work, reader=fusion_reader, ranker=a.ranker)
+            pipes["fusion"] = open_pipeline(a.squad, a.work, reader=fusion_reader)
         fusion = gather_rows(pipes["fusion"], make_cases(a.squad, "fusion", a.n))
         calib = gather_rows(pipe, make_cases(a.squad, "calibration", a.n))
         # Entity-swapped questions: negatives of the answer-or-decline decision only.
@@ -493,7 +403,7 @@ def main() -> None:
         )
     x = np.concatenate([r["x"] for r in fusion if len(r["x"])])
     y = np.concatenate([r["y"] for r in fusion if len(r["x"])])
-    drop = {f for f in a.without.split(",") if f} | ({"ranker"} if switched_off(a.ranker) else set())
+    drop = {f for f in a.without.split(",") if f}
     scorer = fit(x, y, a.c, [f for f in FEATURES if f not in drop])
     chosen = choose_thresholds(
         stage1_probabilities(scorer, calib), calib, a.max_false_refusals, a.short_precision, max_short_words
@@ -510,8 +420,6 @@ def main() -> None:
         **chosen["calibration"],
     }
     scorer.decision = fit_decision(scorer, fusion + swapped["fusion"], calib + swapped["calibration"], a)
-    if not switched_off(a.likelihood):  # with its own short-answer threshold, over the answers it gives
-        fit_rerank(scorer, fusion, calib, a, max_short_words)
     scorer.save(a.out)
     print({k: v for k, v in scorer.to_json().items() if k not in ("mean", "scale")})
 

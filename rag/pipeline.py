@@ -31,10 +31,8 @@ from rag.entity_conflict import conflicts
 from rag.evidence import Candidate, Grounder
 from rag.generation import Generator, ModelSource, resolve_generator
 from rag.index import BuildReport, Index, IndexStore, IndexWriteError
-from rag.likelihood import QuestionLikelihood
 from rag.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
 from rag.questions import InvalidQuestion, check_history, check_question
-from rag.ranker import Ranker
 from rag.reader import Reader
 from rag.retrieval import Retriever
 from rag.rewriting import standalone, with_context
@@ -59,10 +57,8 @@ class Components:
 
     embedder: Embedder | None = None
     reader: Reader | None = None
-    ranker: Ranker | None = None
     scorer: Scorer | None = None
     generator: Generator | None = None
-    likelihood: QuestionLikelihood | None = None
 
 
 class Pipeline:
@@ -84,9 +80,6 @@ class Pipeline:
             )
         # Fail fast on a generator setting that cannot work (missing file, bad folder).
         self.generator_source: ModelSource | None = resolve_generator(self.settings.generator)
-        self.likelihood_source: ModelSource | None = resolve_generator(
-            self.settings.likelihood_model, "likelihood model"
-        )
         for field in dataclasses.fields(Components):  # given ones take the place of the lazy build
             given = getattr(components, field.name, None) if components is not None else None
             if given is not None:
@@ -172,23 +165,11 @@ class Pipeline:
         )
 
     @cached_property
-    def ranker(self) -> Ranker | None:
-        name = self.settings.ranker
-        if self.reader is None or switched_off(name):
-            return None
-        return Ranker(name, backend=self.settings.ranker_backend, cache_dir=self.settings.cache_dir)
-
-    @cached_property
     def scorer(self) -> Scorer | None:
         if self.reader is None:
             return None
         name = self.settings.answer_scorer
         scorer = Scorer.load() if name in ("packaged", "default", "") else Scorer.load(Path(name))
-        if scorer.uses_ranker and self.ranker is None:
-            raise ModelLoadError(
-                "the answer scorer fuses a sentence ranker but RAG_RANKER is none: set RAG_RANKER to the ranker "
-                "folder it was fitted with, or RAG_ANSWER_SCORER to a scorer fitted without one"
-            )
         fitted_k = scorer.info.get("top_k")
         if fitted_k is not None and fitted_k != self.settings.top_k:
             # It still works, but its refusal and short-answer thresholds were chosen for as many
@@ -202,47 +183,17 @@ class Pipeline:
             )
         return scorer
 
-    @cached_property
-    def likelihood(self) -> QuestionLikelihood | None:
-        """The answer score's second stage model, when the scorer has that stage and it is on."""
-        source = self.likelihood_source
-        if self.scorer is not None and self.scorer.rerank is None and source is not None:
-            log.warning(
-                "the answer scorer has no question-likelihood stage, so RAG_LIKELIHOOD_MODEL is not used: "
-                "refit with python -m rag.fit_scorer --likelihood MODEL"
-            )
-        if self.scorer is None or self.scorer.rerank is None or source is None:
-            return None
-        if self.generator is not None and self.generator.source == source:
-            return QuestionLikelihood(self.generator)  # one copy of the model in memory
-        if Path(source.gguf_file or source.location).name != self.scorer.rerank.model:
-            log.warning(
-                "the answer scorer's second stage was fitted with %s, not %s: refit (python -m rag.fit_scorer)",
-                self.scorer.rerank.model,
-                source.label,
-            )
-        return QuestionLikelihood(Generator(source, self.settings.cache_dir))
-
     @property
     def refuse_below(self) -> float:
         if self.settings.refuse_below is not None:
             return self.settings.refuse_below
-        if self.scorer is None:
-            return self.settings.min_support
-        rerank = self.scorer.rerank
-        return rerank.refuse_below if rerank is not None and self._reranks else self.scorer.refuse_below
-
-    @property
-    def _reranks(self) -> bool:
-        """Does the likelihood second stage re-score the candidates (scorer has it, model is on)?"""
-        return self.scorer is not None and self.scorer.rerank is not None and self.likelihood is not None
+        return self.settings.min_support if self.scorer is None else self.scorer.refuse_below
 
     @property
     def decision(self) -> Decision | None:
         """The fitted answer-or-decline decision (probability and entity conflict), when it applies:
-        not with a refusal threshold set by hand, nor over the likelihood stage's probabilities
-        (it was fitted on the first stage's)."""
-        if self.settings.refuse_below is not None or self.scorer is None or self._reranks:
+        not with a refusal threshold set by hand."""
+        if self.settings.refuse_below is not None or self.scorer is None:
             return None
         return self.scorer.decision
 
@@ -303,12 +254,7 @@ class Pipeline:
     def short_answer_above(self) -> float:
         if self.settings.short_answer_above is not None:
             return self.settings.short_answer_above
-        if self.scorer is None:
-            return math.inf
-        rerank = self.scorer.rerank
-        if rerank is not None and rerank.short_above is not None and self._reranks:
-            return rerank.short_above
-        return self.scorer.short_above
+        return math.inf if self.scorer is None else self.scorer.short_above
 
     @property
     def answers(self) -> AnswerBuilder:
@@ -354,14 +300,10 @@ class Pipeline:
         self.embedder.encode_query("warm up")
         if self.reader is not None:
             self.reader.read("warm up?", ["Warm up."], [[(0, 8)]])
-            if self.scorer is not None and self.ranker is not None and self.scorer.uses_ranker:
-                self.ranker.score("warm up?", ["Warm up."])
             if self.scorer is not None and self.scorer.uses_types:
                 from rag.answer_types import nlp
 
                 nlp()
-            if self.likelihood is not None:
-                self.likelihood.score("warm up?", ["Warm up."])
         if self.generator is not None:
             self.generator.load()
 
@@ -400,7 +342,7 @@ class Pipeline:
             cands = self.grounder.candidates(q, passages, asked=asked)
             t = _lap(clock, "grounding", t)
             if self.reader is not None and self.scorer is not None:
-                cands = score_candidates(self.reader, self.scorer, q, cands, passages, self.ranker, self.likelihood)
+                cands = score_candidates(self.reader, self.scorer, q, cands, passages)
             _lap(clock, "reading", t)
             ev = Evidence(question, q, passages, cands)
             if best is None or ev.support > best.support:

@@ -48,11 +48,6 @@ class Span:
     sentence: tuple[int, int]  # the sentence holding the span
 
 
-def reader_members(name: str) -> list[str]:
-    """The readers a setting names: several, comma-separated, are an ensemble."""
-    return [part.strip() for part in name.split(",")]
-
-
 def reader_folder(name: str) -> Path:
     """Where one reader's files are ("packaged": ours), whether or not they are there."""
     return PACKAGED_READER if name in ("packaged", "default", "") else Path(name).expanduser()
@@ -165,10 +160,6 @@ def export_reader(path: Path) -> Callable[[Path], dict]:
 class Reader:
     """Loads lazily; ``read`` returns, per passage, the best ``Span`` inside each given sentence.
 
-    ``name`` may list several reader folders, comma-separated: an ensemble whose start/end logits
-    are averaged (``python -m rag.train_reader --seed N`` trains another member; docs/experiments.md measures
-    one, not shipped).
-
     ``backend="onnx"`` (default) runs the float32 graph exported once from the same weights on
     ONNX Runtime (logits within 1e-4 of torch; no torch import when answering). It stays float32:
     the answer scorer was calibrated on these logits, and int8 would move them."""
@@ -179,10 +170,7 @@ class Reader:
         if backend not in ("onnx", "torch"):
             raise ModelLoadError(f"reader backend must be onnx or torch, not {backend!r}")
         self.name = name
-        # An ensemble's start/end logits are averaged (its readers must share a tokenizer: every
-        # reader trained here does).
-        self.paths = [resolve_reader(member) for member in reader_members(name)]
-        self.path = self.paths[0]
+        self.path = resolve_reader(name)
         self.max_length = max_length
         self.backend = backend
         if cache_dir is None:
@@ -193,20 +181,15 @@ class Reader:
         self._lock = threading.Lock()
 
     @cached_property
-    def onnx_members(self) -> list[tuple[Any, Any, Any]]:
-        """(session, pair tokenizer, plain tokenizer) of each member's cached ONNX export."""
-        return [
-            onnx_pair_model(
-                path, "reader", self.cache_dir, export_reader(path), self.max_length, f"reader {self.name!r}"
-            )
-            for path in self.paths
-        ]
+    def onnx_model(self) -> tuple[Any, Any, Any]:
+        """(session, pair tokenizer, plain tokenizer) of the cached ONNX export."""
+        path = self.path
+        return onnx_pair_model(
+            path, "reader", self.cache_dir, export_reader(path), self.max_length, f"reader {self.name!r}"
+        )
 
     def _logits_onnx(self, question: str, passages: list[str]) -> tuple[list[np.ndarray], list[np.ndarray], list[list]]:
-        outs = [run_pairs(member, question, passages) for member in self.onnx_members]
-        enc = outs[0][1]
-        starts = np.mean([o[0][0] for o in outs], axis=0)
-        ends = np.mean([o[0][1] for o in outs], axis=0)
+        (starts, ends), enc = run_pairs(self.onnx_model, question, passages)
         toks = [[(tuple(o) if s == 1 else None) for o, s in zip(e.offsets, e.sequence_ids, strict=True)] for e in enc]
         return list(starts), list(ends), toks
 
@@ -217,9 +200,9 @@ class Reader:
         return AutoTokenizer.from_pretrained(str(self.path))
 
     @cached_property
-    def models(self) -> list[Any]:
+    def model(self) -> Any:
         try:
-            return [load_qa_model(path) for path in self.paths]
+            return load_qa_model(self.path)
         except ModelLoadError:
             raise
         except Exception as e:
@@ -248,9 +231,8 @@ class Reader:
             offsets = enc.pop("offset_mapping").tolist()
             seq_ids = [enc.sequence_ids(i) for i in range(len(passages))]
             with torch.inference_mode():
-                outs = [model(**enc) for model in self.models]
-        starts = np.mean([o.start_logits.float().numpy() for o in outs], axis=0)
-        ends = np.mean([o.end_logits.float().numpy() for o in outs], axis=0)
+                out = self.model(**enc)
+        starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
         toks = [
             [(o if s == 1 else None) for o, s in zip(off, sid, strict=True)]
             for off, sid in zip(offsets, seq_ids, strict=True)

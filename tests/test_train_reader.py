@@ -1,14 +1,14 @@
-"""Training the reader (rag/train_reader.py): shared normalization across a question's passages."""
+"""Training the reader: examples become token targets, batches cover every example once with
+little padding (the training loop itself runs in ``python -m rag.training.reader``)."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
-import torch
 
 from rag.embedding import resolve_embedder
-from rag.train_reader import batches, collate, featurize, shared_norm_loss
+from rag.train_reader import batches, collate, featurize
 
 QUESTION = "How much did the new terminal cost?"
 EXAMPLES = [
@@ -17,67 +17,51 @@ EXAMPLES = [
         "context": "Officials in Osaka said the new terminal cost 56 billion yen and opens in April.",
         "start": 46,
         "end": 59,
-        "group": 0,
     },
     {
         "question": QUESTION,
         "context": "The port strike ended after five days. Dockworkers won a 4 percent raise.",
         "start": None,
         "end": None,
-        "group": 0,
     },
     {
         "question": "Who won a raise?",
         "context": "The port strike ended after five days. Dockworkers won a 4 percent raise.",
         "start": 39,
         "end": 50,
-        "group": 1,
     },
 ]
 
 
 @pytest.fixture(scope="module")
-def feats() -> list[dict]:
+def tokenizer():  # type: ignore[no-untyped-def]
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_embedder("packaged")[0])
-    return featurize(tokenizer, EXAMPLES)
+    return AutoTokenizer.from_pretrained(resolve_embedder("packaged")[0])
 
 
-def _logits(batch: list[dict], hot: dict[int, int]) -> torch.Tensor:
-    """Flat logits with one high token per row (row -> token index)."""
-    n = max(len(f["input_ids"]) for f in batch)
-    logits = torch.zeros((len(batch), n))
-    for row, tok in hot.items():
-        logits[row, tok] = 8.0
-    return logits
-
-
-def test_featurize_marks_the_answer_tokens_and_the_passage_tokens(feats: list[dict]) -> None:
-    assert [f["group"] for f in feats] == [0, 0, 1]
+def test_featurize_points_at_the_answer_tokens_or_at_cls(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    feats = featurize(tokenizer, EXAMPLES)
     pos = feats[0]
-    assert pos["start"] > 0 and pos["end"] >= pos["start"]
-    assert pos["context"][pos["start"]] == 1 and pos["context"][0] == 0  # [CLS] is not passage text
-    assert feats[1]["start"] == 0  # no answer: points at [CLS]
+    answer = tokenizer.decode(pos["input_ids"][pos["start"] : pos["end"] + 1])
+    assert answer == "56 billion yen"
+    assert feats[1]["start"] == feats[1]["end"] == 0  # no answer: [CLS]
+    assert tokenizer.decode(feats[2]["input_ids"][feats[2]["start"] : feats[2]["end"] + 1]) == "dockworkers"
 
 
-def test_shared_normalization_prefers_the_answer_over_other_passages_spans(feats: list[dict]) -> None:
-    batch = feats[:2]
-    _, starts, ends = collate(batch, 0)
-    gold_s, gold_e = int(starts[0]), int(ends[0])
-    right = shared_norm_loss(_logits(batch, {0: gold_s}), _logits(batch, {0: gold_e}), batch, starts, ends)
-    other = [i for i, c in enumerate(batch[1]["context"]) if c][3]
-    wrong = shared_norm_loss(_logits(batch, {1: other}), _logits(batch, {1: other}), batch, starts, ends)
-    assert float(right) < 0.1 < float(wrong)
-    alone = shared_norm_loss(_logits(batch[:1], {}), _logits(batch[:1], {}), batch[:1], starts[:1], ends[:1])
-    assert float(alone) == 0.0  # a question with one passage adds nothing
+def test_an_answer_cut_off_by_truncation_is_dropped(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    late = {**EXAMPLES[0], "context": "Filler words here. " * 60 + EXAMPLES[0]["context"]}
+    late["start"] += 19 * 60
+    late["end"] += 19 * 60
+    assert featurize(tokenizer, [late], max_length=64) == []
 
 
-def test_grouped_batches_keep_a_questions_passages_together(feats: list[dict]) -> None:
-    many = [{**f, "group": f["group"] + 10 * k} for k in range(20) for f in feats]
-    out = batches(many, 8, random.Random(0), grouped=True)
-    assert sorted(id(f) for b in out for f in b) == sorted(id(f) for f in many)
-    for b in out:
-        groups = {f["group"] for f in b}
-        for g in groups:
-            assert sum(f["group"] == g for f in many) == sum(f["group"] == g for f in b)
+def test_batches_cover_every_example_once_sorted_by_length_within_a_pool(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    feats = featurize(tokenizer, EXAMPLES) * 30
+    out = batches(feats, 8, random.Random(0))
+    assert sorted(id(f) for b in out for f in b) == sorted(id(f) for f in feats)
+    inputs, starts, ends = collate(out[0], 0)
+    lengths = [len(f["input_ids"]) for f in out[0]]
+    assert inputs["input_ids"].shape == (len(out[0]), max(lengths))
+    assert int(inputs["attention_mask"].sum()) == sum(lengths)
+    assert starts.tolist() == [f["start"] for f in out[0]]
