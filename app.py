@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from rag.cli import app
+from rag.app.cli import app
 
 if __name__ == "__main__":
     sys.exit(app(["serve", *sys.argv[1:]]))

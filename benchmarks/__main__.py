@@ -169,7 +169,7 @@ def main() -> None:
             cleaning.print_table(folder.name, r)
             results["cleaning"][folder.name] = {k: {m: v for m, v in x.items() if m != "rows"} for k, x in r.items()}
     if {"indexing", "incremental", "ray"} & set(only):
-        from rag.embedding import Embedder
+        from rag.models.embedding import Embedder
 
         emb = Embedder()
         if "indexing" in only:

@@ -1,6 +1,6 @@
 """Questions about an article itself (who wrote it, when it was published), on the made-up messy
 articles whose byline and date are known (``benchmarks/data/messy*/expected.json``), beside the
-same questions answered by the sentence path alone (the baseline: before ``rag.bylines``).
+same questions answered by the sentence path alone (the baseline: before ``rag.answer.bylines``).
 
     python -m benchmarks.bylines [--json]
 
@@ -18,9 +18,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from rag.embedding import Embedder
-from rag.evaluation import norm
+from rag.evaluation.metrics import norm
 from rag.machine import cpu_report
+from rag.models.embedding import Embedder
 from rag.pipeline import Components, Pipeline
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -88,7 +88,7 @@ def run(embedder: Embedder, bylines: bool) -> dict[str, int]:
             for q, gold in questions(expected):
                 if bylines:
                     ans = pipe.query(q)
-                else:  # the sentence path alone, as before rag.bylines
+                else:  # the sentence path alone, as before rag.answer.bylines
                     ev = pipe.gather(q)
                     ans = pipe.answers.abstain(ev) if ev.support < pipe.refuse_below else pipe.answers.extractive(ev)
                 counts[judge(ans.text, ans.abstained, gold)] += 1

@@ -13,14 +13,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from rag.embedding import Embedder
-from rag.evaluation import load_jsonl, retrieval_hits
-from rag.index import IndexStore
+from rag.answer.retrieval import Retriever
+from rag.answer.rewriting import rewrite_followup
+from rag.evaluation.metrics import load_jsonl, retrieval_hits
+from rag.index.store import IndexStore
+from rag.index.sync import sync_index
 from rag.machine import cpu_report
-from rag.retrieval import Retriever
-from rag.rewriting import rewrite_followup
+from rag.models.embedding import Embedder
 from rag.settings import default_docs_dir
-from rag.sync import sync_index
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ import json
 import re
 from pathlib import Path
 
-from rag.chunking import chunk_document
-from rag.decoding import decode_bytes
-from rag.loading import (
+from rag.ingest.chunking import chunk_document
+from rag.ingest.decoding import decode_bytes
+from rag.ingest.loading import (
     UnreadableFile,
     html_to_text,
     load_document,

@@ -39,7 +39,7 @@ def ask(env: dict[str, str], *flags: str) -> dict:
     """Seconds from launch to exit of one ``rag ask``, and whether a server answered."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ask", QUESTION, *flags],
+        [sys.executable, "-m", "rag.app.cli", "ask", QUESTION, *flags],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -70,7 +70,7 @@ def timed(env: dict[str, str], repeat: int, *flags: str) -> dict:
 def peak_rss_mb(env: dict[str, str], *flags: str) -> float:
     """Peak RSS of one ``rag ask`` child, from the kernel's own accounting of that child."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ask", QUESTION, *flags],
+        [sys.executable, "-m", "rag.app.cli", "ask", QUESTION, *flags],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -90,14 +90,14 @@ laps, t = {}, time.perf_counter()
 def lap(name):
     global t
     now = time.perf_counter(); laps[name] = now - t; t = now
-import rag.cli
+import rag.app.cli
 lap("import the CLI (typer)")
 import rag.pipeline
 lap("import the pipeline (answer layer, bm25s, scipy)")
-from rag.answer_types import _import_spacy, nlp
+from rag.answer.nlp import _import_spacy, nlp
 _import_spacy(); lap("import spaCy")
 nlp(); lap("load the spaCy pipeline (en_core_web_sm)")
-pipe = rag.cli.make_pipeline(None, None, "none"); lap("settings and components")
+pipe = rag.app.cli.make_pipeline(None, None, "none"); lap("settings and components")
 pipe.index; lap("open the index (FAISS, passages, BM25)")
 pipe.embedder.encode_query("warm"); lap("embedder session (ONNX)")
 pipe.reader.read("a?", ["A."], [[(0, 2)]]); lap("reader session (ONNX)")
@@ -157,7 +157,7 @@ def run(repeat: int = 3) -> dict:
         port = free_port()
         log = open(Path(tmp) / "serve.log", "w")
         server = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "rag.app.cli", "serve", "--port", str(port)],
             env=onnx,
             cwd=tmp,
             stdout=log,

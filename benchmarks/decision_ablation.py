@@ -9,11 +9,11 @@ measured in the same run:
 - ``no_figure``: "how many …" / "how much did it cost" declined when the best sentence states no
   number / no sum (``Pipeline._no_figure``);
 - ``entity_conflict``: the decision's entity-conflict input and the named-entity check
-  (``rag.entity_conflict``), as if no sentence ever conflicted;
-- ``heading``: headlines, headings and link lines never the answer (``rag.scoring.never_answers``).
+  (``rag.answer.entity_conflict``), as if no sentence ever conflicted;
+- ``heading``: headlines, headings and link lines never the answer (``rag.answer.scoring.never_answers``).
 
 The typing features (``type_match``, ``count_match``) are columns of the fitted scorer; their
-ablation is a refit without them (``python -m rag.fit_scorer --news DIR --without type_match,count_match``).
+ablation is a refit without them (``python -m rag.training.scorer --news DIR --without type_match,count_match``).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.answers import Evidence
+from rag.answer.evidence import Evidence
+from rag.evaluation.news import part_clusters, run_news
 from rag.machine import cpu_report
-from rag.news_eval import part_clusters, run_news
 from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,14 +52,14 @@ class WithoutConflict(Pipeline):
 
 @contextmanager
 def headings_answerable() -> Iterator[None]:
-    import rag.scoring
+    import rag.answer.scoring
 
-    kept = rag.scoring.never_answers
-    rag.scoring.never_answers = lambda row: False
+    kept = rag.answer.scoring.never_answers
+    rag.answer.scoring.never_answers = lambda row: False
     try:
         yield
     finally:
-        rag.scoring.never_answers = kept
+        rag.answer.scoring.never_answers = kept
 
 
 def main() -> None:

@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.corpus import write_corpus
-from rag.embedding import Embedder
-from rag.index import IndexStore
-from rag.loading import load_document
+from rag.index.store import IndexStore
+from rag.ingest.loading import load_document
 from rag.machine import cpu_report
+from rag.models.embedding import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("time", "tmp-folder", "tmp-faiss", "new-generation", "pointer")
@@ -113,7 +113,7 @@ def run_indexer(
     """Run ``rag index``; with ``kill``, SIGKILL it at that trigger. (killed?, what triggered)."""
     before = set(os.listdir(index_dir)) if index_dir.exists() else set()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "index", "--docs", str(docs), "--index", str(index_dir)],
+        [sys.executable, "-m", "rag.app.cli", "index", "--docs", str(docs), "--index", str(index_dir)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,

@@ -16,10 +16,10 @@ import statistics
 import time
 from pathlib import Path
 
+from rag.evaluation.squad_open import contains_gold, make_cases, open_pipeline
 from rag.machine import cpu_report
 from rag.settings import default_cache_dir
-from rag.squad_eval import contains_gold, make_cases, open_pipeline
-from rag.train_reader import DEFAULT_SQUAD
+from rag.training.reader import DEFAULT_SQUAD
 
 
 def main() -> None:

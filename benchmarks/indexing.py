@@ -39,12 +39,12 @@ import time
 from pathlib import Path
 
 from benchmarks.corpus import write_corpus
-from rag.chunking import chunk_documents
-from rag.embedding import Embedder
-from rag.index import IndexStore
-from rag.loading import load_documents
+from rag.index.store import IndexStore
+from rag.index.sync import sync_index
+from rag.ingest.chunking import chunk_documents
+from rag.ingest.loading import load_documents
 from rag.machine import cpu_report
-from rag.sync import sync_index
+from rag.models.embedding import Embedder
 
 
 def langchain_build(docs: Path, model_path: str) -> dict:
@@ -190,7 +190,7 @@ def ray_scaling(n_articles: int, embedder: Embedder | None = None, worker_counts
     model in them. The single-process build runs first and last, its figure is the mean."""
     import ray
 
-    from rag.ray_indexing import RayPreparer
+    from rag.index.ray_workers import RayPreparer
 
     emb = embedder or Embedder()
     emb.encode(["warm up"])

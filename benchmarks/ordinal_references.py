@@ -1,4 +1,4 @@
-"""How often the ordinal resolver (``rag.rewriting.resolve_ordinal``) rewrites a follow-up, and
+"""How often the ordinal resolver (``rag.answer.rewriting.resolve_ordinal``) rewrites a follow-up, and
 how often it names the right item. Measured on SQuAD v1.1 dev, which it was not written on.
 
     python -m benchmarks.ordinal_references
@@ -24,9 +24,9 @@ import re
 from itertools import pairwise
 from pathlib import Path
 
+from rag.answer.rewriting import resolve_ordinal
 from rag.machine import cpu_report
-from rag.rewriting import resolve_ordinal
-from rag.train_reader import DEFAULT_SQUAD
+from rag.training.reader import DEFAULT_SQUAD
 
 _LIST = re.compile(r"[^,]+(, [^,]+)+,? (and|or) [^,]+")
 _SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")

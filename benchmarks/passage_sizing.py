@@ -47,11 +47,11 @@ def squad_titles(docs: Path, data: list[dict]) -> list[tuple[str, str, list[str]
 
 
 def news_recall(emb, size: int, overlap: int, clusters: list[Path]) -> float:
-    from rag.evaluation import load_jsonl, retrieval_hits
-    from rag.index import IndexStore
-    from rag.retrieval import Retriever
-    from rag.rewriting import rewrite_followup
-    from rag.sync import sync_index
+    from rag.answer.retrieval import Retriever
+    from rag.answer.rewriting import rewrite_followup
+    from rag.evaluation.metrics import load_jsonl, retrieval_hits
+    from rag.index.store import IndexStore
+    from rag.index.sync import sync_index
 
     hits = total = 0
     for cluster in clusters:
@@ -75,11 +75,11 @@ def news_recall(emb, size: int, overlap: int, clusters: list[Path]) -> float:
 
 def run(configs: list[tuple[int, int]], n: int) -> list[dict]:
     from benchmarks.squad_retrieval import recall, write_paragraphs
-    from rag.embedding import Embedder
-    from rag.index import IndexStore
-    from rag.news_eval import part_clusters
-    from rag.retrieval import Retriever
-    from rag.sync import sync_index
+    from rag.answer.retrieval import Retriever
+    from rag.evaluation.news import part_clusters
+    from rag.index.store import IndexStore
+    from rag.index.sync import sync_index
+    from rag.models.embedding import Embedder
 
     emb = Embedder()
     tok = emb._export[1] if emb.backend == "onnx" else None

@@ -31,7 +31,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag import ann
+from rag.index import ann
 from rag.machine import cpu_report
 
 DIM = 384

@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.embedding import Embedder
-from rag.index import IndexStore
+from rag.answer.retrieval import Retriever
+from rag.index.store import IndexStore
+from rag.index.sync import sync_index
 from rag.machine import cpu_report
-from rag.retrieval import Retriever
-from rag.sync import sync_index
+from rag.models.embedding import Embedder
 
 
 def write_paragraphs(squad: Path, docs: Path, n: int) -> list[tuple[str, str]]:

@@ -36,7 +36,7 @@ def main() -> None:
         docs = Path(tmp) / "docs"
         shutil.copytree(ROOT / "seeds", docs)
         subprocess.run(
-            [sys.executable, "-m", "rag.cli", "index", "--docs", str(docs), "--index", f"{tmp}/index"],
+            [sys.executable, "-m", "rag.app.cli", "index", "--docs", str(docs), "--index", f"{tmp}/index"],
             check=True,
             capture_output=True,
         )

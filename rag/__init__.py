@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from rag.types import Answer, Chunk, Citation, Document, Passage, Sentence
 
 if TYPE_CHECKING:
+    from rag.answer.questions import InvalidQuestion
     from rag.pipeline import Pipeline
-    from rag.questions import InvalidQuestion
     from rag.settings import Settings
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"InvalidQuestion": "rag.questions", "Pipeline": "rag.pipeline", "Settings": "rag.settings"}
+_LAZY = {"InvalidQuestion": "rag.answer.questions", "Pipeline": "rag.pipeline", "Settings": "rag.settings"}
 
 
 def __getattr__(name: str) -> Any:

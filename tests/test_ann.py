@@ -9,11 +9,11 @@ import faiss
 import numpy as np
 
 from benchmarks.retrieval_scale import clustered
-from rag import ann
-from rag.embedding import Embedder
-from rag.index import IndexStore
-from rag.retrieval import Retriever
-from rag.sync import sync_index
+from rag.answer.retrieval import Retriever
+from rag.index import ann
+from rag.index.store import IndexStore
+from rag.index.sync import sync_index
+from rag.models.embedding import Embedder
 from tests.conftest import SEEDS
 
 

@@ -1,8 +1,8 @@
-"""Question and span typing with the packaged spaCy pipeline (rag/answer_types.py)."""
+"""Question and span typing with the packaged spaCy pipeline (rag/answer/answer_types.py)."""
 
 from __future__ import annotations
 
-from rag.answer_types import AGENT, MONEY, NUMBER, TIME, UNKNOWN, question_type, states_an_amount, type_features
+from rag.answer.answer_types import AGENT, MONEY, NUMBER, TIME, UNKNOWN, question_type, states_an_amount, type_features
 
 
 def test_question_words_give_the_expected_entity_labels() -> None:

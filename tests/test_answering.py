@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder
-from rag.pipeline import Components, Pipeline
-from rag.reader import Reader
-from rag.scoring import FEATURES, Scorer
-from rag.squad import (
+from rag.answer.scoring import FEATURES, Scorer
+from rag.evaluation.squad import (
     entity_swaps,
     followup_pairs,
     load_split,
@@ -21,6 +18,9 @@ from rag.squad import (
     part_titles,
     write_corpus,
 )
+from rag.models.embedding import Embedder
+from rag.models.reader import Reader
+from rag.pipeline import Components, Pipeline
 from tests.conftest import SQUAD, needs_squad
 
 
@@ -109,8 +109,8 @@ def test_a_price_question_is_refused_when_the_best_sentence_gives_no_sum(tmp_pat
 
 
 def test_default_policy_does_not_load_the_packaged_generator(tmp_path: Path) -> None:
-    from rag.embedding import ModelLoadError
-    from rag.generation import packaged_gguf
+    from rag.models.embedding import ModelLoadError
+    from rag.models.generation import packaged_gguf
 
     assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="packaged").generator is None
     own = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator=str(packaged_gguf()))
@@ -250,8 +250,8 @@ def _short_answers_lie_inside_their_sentences(pipeline: Pipeline) -> None:
 
 @needs_squad
 def test_squad_eval_reports_every_figure(squad_pipe: tuple[Pipeline, dict]) -> None:
-    from rag.squad import answer_sources
-    from rag.squad_eval import Case, run
+    from rag.evaluation.squad import answer_sources
+    from rag.evaluation.squad_open import Case, run
 
     pipe, titles = squad_pipe
     split = load_split()

@@ -1,11 +1,19 @@
-"""Answer assembly (rag/answers.py): one numbering of citations for every kind of answer."""
+"""Answer assembly (rag/answer/assembly.py): one numbering of citations for every kind of answer."""
 
 from __future__ import annotations
 
-from rag.answers import NOT_IN_ARTICLES, AnswerBuilder, CitationList, Evidence, merge_parts, quote_window, tidy_span
-from rag.evidence import Candidate
+from rag.answer.assembly import (
+    NOT_IN_ARTICLES,
+    AnswerBuilder,
+    CitationList,
+    Evidence,
+    merge_parts,
+    quote_window,
+    tidy_span,
+)
+from rag.answer.evidence import Candidate
+from rag.answer.verification import Verdict
 from rag.types import Chunk, Passage
-from rag.verification import Verdict
 from tests.conftest import SPENDING, TREATY
 
 

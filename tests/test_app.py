@@ -66,7 +66,7 @@ def test_rag_ask_is_answered_by_the_running_server(server: dict) -> None:
     args = [
         sys.executable,
         "-m",
-        "rag.cli",
+        "rag.app.cli",
         "ask",
         "Who met at the White House?",
         "--json",
@@ -113,7 +113,7 @@ def test_upload_then_answerable_and_bad_uploads_rejected(server: dict, tmp_path:
     assert not r["abstained"] and "42,000" in r["text"]
     assert r["citations"][0]["source"] == "hokkaido_fisheries.md"
     # a traversal name is stored inside the folder under a safe name
-    from rag.articles import add_article, safe_name
+    from rag.ingest.articles import add_article, safe_name
 
     assert safe_name("../../etc/passwd.txt") == "passwd.txt"
     res = add_article(server["docs"], "../../outside.txt", evil.read_bytes(), set())

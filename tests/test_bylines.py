@@ -1,4 +1,4 @@
-"""Questions about an article itself (rag/bylines.py): who wrote it, when it was published —
+"""Questions about an article itself (rag/answer/bylines.py): who wrote it, when it was published —
 answered from its byline and date on real indexes, declined when the article gives none or no
 article is about what the question names; and the dates cleaning must not invent."""
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from rag.bylines import metadata_field, topic_terms
-from rag.embedding import Embedder
-from rag.loading import load_document
+from rag.answer.bylines import metadata_field, topic_terms
+from rag.app.ui import answer_markdown
+from rag.ingest.loading import load_document
+from rag.models.embedding import Embedder
 from rag.pipeline import Pipeline
-from rag.ui import answer_markdown
 from tests.conftest import synced_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,10 +1,18 @@
-"""Site chrome, headlines, bylines and datelines (rag/chrome.py), and the messy-file benchmark."""
+"""Site chrome, headlines, bylines and datelines (rag/ingest/chrome.py), and the messy-file benchmark."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.chrome import byline_author, is_breadcrumb, is_dateline, is_widget, is_widget_bar, label_of, strip_chrome
+from rag.ingest.chrome import (
+    byline_author,
+    is_breadcrumb,
+    is_dateline,
+    is_widget,
+    is_widget_bar,
+    label_of,
+    strip_chrome,
+)
 
 PARA = (
     "The committee met for three hours on Monday and agreed to publish its findings before the end of the year, "

@@ -5,8 +5,8 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_document, sentence_spans
-from rag.loading import load_documents
+from rag.ingest.chunking import chunk_document, sentence_spans
+from rag.ingest.loading import load_documents
 from rag.types import Document
 from tests.conftest import SEEDS
 

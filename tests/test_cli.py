@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: n
 
 def rag(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
+        [sys.executable, "-m", "rag.app.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

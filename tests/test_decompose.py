@@ -1,4 +1,4 @@
-"""Splitting a two-part question (rag/decompose.py) and answering it part by part (Pipeline)."""
+"""Splitting a two-part question (rag/answer/decompose.py) and answering it part by part (Pipeline)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.decompose import bridge, split_question
-from rag.embedding import Embedder
+from rag.answer.decompose import bridge, split_question
+from rag.evaluation.squad import load_split, load_squad, multipart_pairs, part_titles
+from rag.models.embedding import Embedder
 from rag.pipeline import Pipeline
-from rag.squad import load_split, load_squad, multipart_pairs, part_titles
 from tests.conftest import SQUAD, needs_squad, synced_pipeline
 
 

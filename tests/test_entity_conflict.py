@@ -1,5 +1,5 @@
-"""Entity conflicts (rag/entity_conflict.py) on spaCy's real parse, and the fitted answer-or-decline
-decision that uses them (rag.scoring.Decision) in a real pipeline."""
+"""Entity conflicts (rag/answer/entity_conflict.py) on spaCy's real parse, and the fitted answer-or-decline
+decision that uses them (rag.answer.scoring.Decision) in a real pipeline."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import Embedder
-from rag.entity_conflict import conflict_flags, conflicts, same_name
+from rag.answer.entity_conflict import conflict_flags, conflicts, same_name
+from rag.answer.scoring import FEATURES, SCORER_FILE, Scorer
+from rag.models.embedding import Embedder
 from rag.pipeline import Components, Pipeline
-from rag.scoring import FEATURES, SCORER_FILE, Scorer
 from tests.conftest import synced_pipeline
 
 

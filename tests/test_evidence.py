@@ -1,10 +1,10 @@
-"""Candidate sentences and their shape (rag/evidence.py), with the real packaged embedder."""
+"""Candidate sentences and their shape (rag/answer/evidence.py), with the real packaged embedder."""
 
 from __future__ import annotations
 
-from rag.chunking import sentence_spans
-from rag.embedding import Embedder
-from rag.evidence import Grounder, continues, is_heading, is_question, next_sentence
+from rag.answer.evidence import Grounder, continues, is_heading, is_question, next_sentence
+from rag.ingest.chunking import sentence_spans
+from rag.models.embedding import Embedder
 from rag.types import Chunk, Passage
 from tests.conftest import SPENDING, TREATY
 

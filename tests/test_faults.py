@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from benchmarks.faults import kill_loop
-from rag.embedding import Embedder
-from rag.index import CorruptIndex, IndexStore, load_generation
+from rag.index.store import CorruptIndex, IndexStore, load_generation
+from rag.index.sync import sync_index
+from rag.models.embedding import Embedder
 from rag.pipeline import Components, Pipeline
-from rag.sync import sync_index
 from tests.conftest import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
@@ -33,7 +33,7 @@ def docs(tmp_path: Path) -> Path:
 
 def rag_cli(*args: str, env: dict | None = None, preexec=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args],
+        [sys.executable, "-m", "rag.app.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -131,7 +131,7 @@ def test_read_only_index_folder_refuses_to_write_and_keeps_answering(docs: Path,
     ]
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "rag.cli", *args]
+        cmd = [sys.executable, "-m", "rag.app.cli", *args]
         if os.geteuid() == 0:
             cmd = no_override + ["--"] + cmd
         return subprocess.run(

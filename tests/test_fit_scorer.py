@@ -1,5 +1,5 @@
-"""How rag.fit_scorer chooses its thresholds from gathered rows (the rows' shape is the one
-``gather_rows`` writes; the SQuAD gathering itself runs in ``python -m rag.fit_scorer``)."""
+"""How rag.training.scorer chooses its thresholds from gathered rows (the rows' shape is the one
+``gather_rows`` writes; the SQuAD gathering itself runs in ``python -m rag.training.scorer``)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.fit_scorer import choose_thresholds
-from rag.reader import PACKAGED_READER
-from rag.scoring import FEATURES
-from rag.squad import load_split, part_titles
-from rag.squad_eval import has_short_gold
-from rag.train_reader import reader_titles, render_card
+from rag.answer.scoring import FEATURES
+from rag.evaluation.squad import load_split, part_titles
+from rag.evaluation.squad_open import has_short_gold
+from rag.models.reader import PACKAGED_READER
+from rag.training.reader import reader_titles, render_card
+from rag.training.scorer import choose_thresholds
 
 
 def _row(span_score: float, hit: bool, short_gold: bool, p: float = 0.9) -> dict:
@@ -56,7 +56,7 @@ def test_a_reader_trained_on_the_fusion_titles_needs_another_reader_for_their_ro
     packaged = set(json.loads((PACKAGED_READER / "training.json").read_text())["squad_titles"])
     assert reader_titles("packaged") == packaged
     done = subprocess.run(
-        [sys.executable, "-m", "rag.fit_scorer", "--reader", str(reader), "--out", str(tmp_path / "s.json")],
+        [sys.executable, "-m", "rag.training.scorer", "--reader", str(reader), "--out", str(tmp_path / "s.json")],
         capture_output=True,
         text=True,
         timeout=120,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder, ModelLoadError
-from rag.evaluation import numbers
-from rag.generation import Generator, resolve_generator
+from rag.answer.prompting import build_messages, sanitize
+from rag.evaluation.metrics import numbers
+from rag.models.embedding import Embedder, ModelLoadError
+from rag.models.generation import Generator, resolve_generator
 from rag.pipeline import Components, Pipeline
-from rag.prompting import build_messages, sanitize
 from rag.types import Answer, Chunk, Passage
 
 pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
@@ -178,7 +178,7 @@ def test_broken_generator_setting_fails_at_startup(tmp_path: Path) -> None:
 
 def test_cli_reports_a_broken_generator_clearly(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ask", "Anything?", "--generator", str(tmp_path / "nope.gguf")],
+        [sys.executable, "-m", "rag.app.cli", "ask", "Anything?", "--generator", str(tmp_path / "nope.gguf")],
         capture_output=True,
         text=True,
         timeout=120,

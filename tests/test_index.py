@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import Embedder
-from rag.index import CHUNKER_VERSION, IndexStore, IndexWriteError
-from rag.sync import sync_index
+from rag.index.store import CHUNKER_VERSION, IndexStore, IndexWriteError
+from rag.index.sync import sync_index
+from rag.models.embedding import Embedder
 from tests.conftest import SEEDS
 
 

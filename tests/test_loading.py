@@ -4,9 +4,9 @@ import logging
 import re
 from pathlib import Path
 
-from rag.chunking import chunk_document
-from rag.decoding import repair_mojibake
-from rag.loading import clean_text, load_document, load_documents
+from rag.ingest.chunking import chunk_document
+from rag.ingest.decoding import repair_mojibake
+from rag.ingest.loading import clean_text, load_document, load_documents
 from tests.conftest import SEEDS
 
 MOJIBAKE = ("β€", "Β»", "πŸ")

@@ -1,4 +1,4 @@
-"""The news evaluation (rag/news_eval.py) and what news needs of the product: clutter kept out of
+"""The news evaluation (rag/evaluation/news.py) and what news needs of the product: clutter kept out of
 the index, two-part questions whose later part refers back, and questions about another
 cluster's story declined. Every article here is written for the test."""
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.decompose import refer_back, split_question
-from rag.embedding import Embedder
-from rag.evaluation import score
-from rag.news_eval import load_split, make_split, part_clusters, run_news
+from rag.answer.decompose import refer_back, split_question
+from rag.evaluation.metrics import score
+from rag.evaluation.news import load_split, make_split, part_clusters, run_news
+from rag.models.embedding import Embedder
 from rag.pipeline import Components, Pipeline
 from tests.conftest import ROOT
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from conftest import SEEDS
 
-from rag.embedding import Embedder, ModelLoadError, export_sentence_encoder
-from rag.onnx_models import cached_export
-from rag.reader import Reader
+from rag.models.embedding import Embedder, ModelLoadError, export_sentence_encoder
+from rag.models.onnx_export import cached_export
+from rag.models.reader import Reader
 
 TEXTS = [
     "Japan and the United States agreed to deepen their security cooperation.",

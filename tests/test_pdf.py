@@ -1,4 +1,4 @@
-"""PDF articles (rag/pdf.py through the loader and the pipeline), written here with fpdf2."""
+"""PDF articles (rag/ingest/pdf.py through the loader and the pipeline), written here with fpdf2."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder
-from rag.loading import UnreadableFile, load_document, load_documents
-from rag.pdf import drop_running_lines, reflow
+from rag.ingest.loading import UnreadableFile, load_document, load_documents
+from rag.ingest.pdf import drop_running_lines, reflow
+from rag.models.embedding import Embedder
 from rag.pipeline import Components, Pipeline
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import SEEDS
 
-from rag.embedding import Embedder
-from rag.index import IndexStore
+from rag.index.store import IndexStore
+from rag.index.sync import sync_index
 from rag.machine import cpu_key, cpu_report
-from rag.precision import BATCH, BATCH_MIN_SPEEDUP, INT8_MIN_SPEEDUP, choice_file
-from rag.sync import sync_index
+from rag.models.embedding import Embedder
+from rag.models.precision import BATCH, BATCH_MIN_SPEEDUP, INT8_MIN_SPEEDUP, choice_file
 
 
 @pytest.fixture()

@@ -1,10 +1,9 @@
-"""What the generator reads (rag/prompting.py): few, fenced, sanitized excerpts of the best evidence."""
+"""What the generator reads (rag/answer/prompting.py): few, fenced, sanitized excerpts of the best evidence."""
 
 from __future__ import annotations
 
-from rag.answers import Evidence
-from rag.evidence import Candidate
-from rag.prompting import build_messages, draft_evidence, prompt_excerpts, prompt_passages
+from rag.answer.evidence import Candidate, Evidence
+from rag.answer.prompting import build_messages, draft_evidence, prompt_excerpts, prompt_passages
 from rag.types import Chunk, Passage
 from tests.conftest import SPENDING, TREATY
 

@@ -7,12 +7,12 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_document, sentence_spans
-from rag.loading import UnreadableFile, document_from_bytes
+from rag.answer.verification import split_draft
+from rag.app.ui import _cite_links
+from rag.ingest.chunking import chunk_document, sentence_spans
+from rag.ingest.loading import UnreadableFile, document_from_bytes
 from rag.text import MARKER, strip_markers
 from rag.types import Document
-from rag.ui import _cite_links
-from rag.verification import split_draft
 from tests.conftest import SEEDS
 
 WORDS = ["Japan", "tariff", "alliance", "missiles", "summit", "trade", "Tokyo", "debt", "percent", "the", "of", "18"]

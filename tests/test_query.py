@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluation import numbers
-from rag.loading import load_document
+from rag.evaluation.metrics import numbers
+from rag.ingest.loading import load_document
 from rag.pipeline import InvalidQuestion, Pipeline
 
 
@@ -112,7 +112,7 @@ def test_public_query_function_works_from_any_directory(tmp_path: Path, monkeypa
 
 
 def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
-    from rag.answers import citation
+    from rag.answer.assembly import citation
 
     passages = pipeline.retriever.retrieve("Trump 2.0 US-Japan relations geopolitical risk and opportunity", 10)
     cit = next(citation(1, p) for p in passages if p.chunk.source == "003_7f0ce9717cede5be.txt")
@@ -130,7 +130,7 @@ def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
 
 
 def test_chat_shows_a_declined_answer_as_a_warning_from_its_fields(pipeline: Pipeline) -> None:
-    from rag.ui import answer_markdown
+    from rag.app.ui import answer_markdown
 
     ans = pipeline.query("What is the boiling point of mercury in Kelvin?")
     shown = answer_markdown(ans)

@@ -1,10 +1,10 @@
-"""Input checks before retrieval (rag/questions.py): clear errors, nothing cut silently."""
+"""Input checks before retrieval (rag/answer/questions.py): clear errors, nothing cut silently."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.questions import InvalidQuestion, check_history, check_question
+from rag.answer.questions import InvalidQuestion, check_history, check_question
 
 
 def test_questions_are_cleaned_or_refused_with_the_reason() -> None:

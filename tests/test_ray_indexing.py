@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from benchmarks.corpus import write_corpus
-from rag.embedding import Embedder
-from rag.index import IndexStore
-from rag.sync import sync_index
+from rag.index.store import IndexStore
+from rag.index.sync import sync_index
+from rag.models.embedding import Embedder
 
 ray = pytest.importorskip("ray")
-from rag.ray_indexing import RayPreparer  # noqa: E402
+from rag.index.ray_workers import RayPreparer  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_an_unreachable_cluster_is_a_clear_error_and_the_index_stays(
     (corpus / "new.txt").write_text("A new article about trade talks. It has two sentences.")
     env = dict(os.environ, RAG_DOCS_DIR=str(corpus), RAG_INDEX_DIR=str(store.path))
     run = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "index", "--ray", "ray://127.0.0.1:9"],
+        [sys.executable, "-m", "rag.app.cli", "index", "--ray", "ray://127.0.0.1:9"],
         env=env,
         capture_output=True,
         text=True,
@@ -117,7 +117,7 @@ def test_killing_a_worker_mid_run_leaves_a_consistent_index(tmp_path: Path, embe
     store = IndexStore(tmp_path / "index")
     env = dict(os.environ, RAG_DOCS_DIR=str(docs), RAG_INDEX_DIR=str(store.path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "index", "--ray", "--workers", "2"],
+        [sys.executable, "-m", "rag.app.cli", "index", "--ray", "--workers", "2"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

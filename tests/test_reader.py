@@ -1,4 +1,4 @@
-"""The answer reader (rag/reader.py): any reader folder is read the way the packaged one is."""
+"""The answer reader (rag/data/reader.py): any reader folder is read the way the packaged one is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file, save_file
 
-from rag.reader import PACKAGED_READER, Reader
+from rag.models.reader import PACKAGED_READER, Reader
 
 PASSAGES = [
     "The port strike ended after five days. Dockworkers won a 4 percent raise, the union said on Tuesday.",
@@ -51,7 +51,7 @@ def test_a_reader_folder_is_read_with_its_own_weights(tmp_path: Path, backend: s
 
 
 def test_a_folder_that_is_not_a_reader_is_named(tmp_path: Path) -> None:
-    from rag.embedding import ModelLoadError
+    from rag.models.embedding import ModelLoadError
 
     with pytest.raises(ModelLoadError, match=str(tmp_path)):
         Reader(str(tmp_path))

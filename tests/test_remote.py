@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.remote import SERVER_FILE, ServerInfo, announce, ask_server, find_server, withdraw
+from rag.app.remote import SERVER_FILE, ServerInfo, announce, ask_server, find_server, withdraw
 from rag.types import Answer
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answer.retrieval import Retriever, relative_score_fusion, rrf
 from rag.pipeline import Pipeline
-from rag.retrieval import Retriever, relative_score_fusion, rrf
 
 QUESTIONS = [
     ("Who is the professor at Wased University quoted on Japan's domestic constraints?", "001_0dc30543c454f561.txt"),

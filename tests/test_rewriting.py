@@ -1,11 +1,11 @@
-"""Follow-up questions made standalone for retrieval (rag/rewriting.py)."""
+"""Follow-up questions made standalone for retrieval (rag/answer/rewriting.py)."""
 
 from __future__ import annotations
 
 import json
 
 from benchmarks.ordinal_references import false_rewrites, items_named
-from rag.rewriting import enumeration, is_followup, resolve_ordinal, rewrite_followup
+from rag.answer.rewriting import enumeration, is_followup, resolve_ordinal, rewrite_followup
 from tests.conftest import SQUAD, needs_squad
 
 HISTORY = [

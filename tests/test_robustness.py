@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.answers import NOT_IN_ARTICLES
-from rag.embedding import Embedder
-from rag.index import IndexStore
-from rag.loading import load_document
+from rag.answer.assembly import NOT_IN_ARTICLES
+from rag.answer.prompting import SYSTEM
+from rag.answer.retrieval import Retriever
+from rag.index.store import IndexStore
+from rag.index.sync import sync_index
+from rag.ingest.loading import load_document
+from rag.models.embedding import Embedder
 from rag.pipeline import Components, InvalidQuestion, Pipeline
-from rag.prompting import SYSTEM
-from rag.retrieval import Retriever
-from rag.sync import sync_index
 from rag.types import Answer
 from tests.conftest import SEEDS
 

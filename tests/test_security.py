@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.load import start_server
-from rag.embedding import Embedder, ModelLoadError
-from rag.generation import Generator, resolve_generator
+from rag.models.embedding import Embedder, ModelLoadError
+from rag.models.generation import Generator, resolve_generator
 from tests.conftest import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop
@@ -83,7 +83,7 @@ def test_index_and_answer_with_default_models_make_no_network_calls(
         [
             sys.executable,
             "-m",
-            "rag.cli",
+            "rag.app.cli",
             "ask",
             "By how much has Indo-Pacific defense spending risen?",
             "--docs",

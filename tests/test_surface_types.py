@@ -1,8 +1,8 @@
-"""The wording-based answer kinds of the no-reader and draft-checking paths (rag/surface_types.py)."""
+"""The wording-based answer kinds of the no-reader and draft-checking paths (rag/answer/surface_types.py)."""
 
 from __future__ import annotations
 
-from rag.surface_types import answer_type, has_answer_type
+from rag.answer.surface_types import answer_type, has_answer_type
 
 
 def test_question_wording_gives_the_kind_of_answer() -> None:

@@ -1,8 +1,8 @@
-"""Tables as readable row lines (rag/tables.py)."""
+"""Tables as readable row lines (rag/ingest/tables.py)."""
 
 from __future__ import annotations
 
-from rag.tables import is_row_line, locate_tables, rewrite_pipe_tables, row_line
+from rag.ingest.tables import is_row_line, locate_tables, rewrite_pipe_tables, row_line
 
 TABLE = """Intro line.
 | Area | Status | Next |
@@ -24,7 +24,7 @@ def test_a_pipe_table_becomes_one_line_per_row_and_is_found_again() -> None:
 
 
 def test_row_lines_are_recognised_so_they_never_pass_for_headings() -> None:
-    from rag.evidence import is_heading
+    from rag.answer.evidence import is_heading
 
     line = row_line(["Year", "Concerts", "Tours"], ["2025", "104", "3"])
     assert is_row_line(line) and not is_heading(line)

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from rag.embedding import resolve_embedder
-from rag.train_reader import batches, collate, featurize
+from rag.models.embedding import resolve_embedder
+from rag.training.reader import batches, collate, featurize
 
 QUESTION = "How much did the new terminal cost?"
 EXAMPLES = [

@@ -1,9 +1,9 @@
-"""Checking drafts against passages (rag/verification.py), with the real packaged embedder and no generator."""
+"""Checking drafts against passages (rag/answer/verification.py), with the real packaged embedder and no generator."""
 
 from __future__ import annotations
 
-from rag.embedding import Embedder
-from rag.verification import Verifier, split_draft, unsupported_claims
+from rag.answer.verification import Verifier, split_draft, unsupported_claims
+from rag.models.embedding import Embedder
 from tests.conftest import SPENDING, TREATY
 
 
