@@ -7,7 +7,7 @@ switched off at a time; each row prints the eval README's figures beside the ful
 measured in the same run:
 
 - ``no_figure``: "how many …" / "how much did it cost" declined when the best sentence states no
-  number / no sum (``Pipeline._no_figure``);
+  number / no sum (``Decider.no_figure``);
 - ``entity_conflict``: the decision's entity-conflict input and the named-entity check
   (``rag.answer.entity_conflict``), as if no sentence ever conflicted;
 - ``heading``: headlines, headings and link lines never the answer (``rag.answer.scoring.never_answers``).
@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.answer.decision import Decider
 from rag.answer.evidence import Evidence
 from rag.evaluation.news import part_clusters, run_news
 from rag.machine import cpu_report
@@ -35,19 +36,25 @@ NEWS = ROOT.parent / "shared" / "eval" / "news"
 FIGURES = ("accuracy", "false_abstain", "abstain_on_unanswerable", "citation_hit", "answers_with_unsupported_numbers")
 
 
-class WithoutNoFigure(Pipeline):
-    def _no_figure(self, ev: Evidence) -> str | None:
+class NoFigureOff(Decider):
+    def no_figure(self, ev: Evidence) -> str | None:
         return None
 
 
-class WithoutConflict(Pipeline):
-    def declines(self, ev: Evidence) -> str | None:
-        if (why := self._no_figure(ev)) is not None:
-            return why
-        decision = self.decision
-        if decision is None or not ev.candidates:
-            return "" if ev.support < self.refuse_below else None
-        return "" if decision.declines(ev.support, False, ev.candidates[0].features) else None
+class ConflictOff(Decider):
+    def conflict(self, ev: Evidence) -> str | None:
+        return None
+
+
+def with_decider(kind: type[Decider]) -> type[Pipeline]:
+    """The default pipeline deciding with ``kind`` (one rule switched off)."""
+
+    class Variant(Pipeline):
+        @property
+        def decider(self) -> Decider:
+            return kind(self.scorer, self.decision, self.refuse_below)
+
+    return Variant
 
 
 @contextmanager
@@ -71,7 +78,11 @@ def main() -> None:
     dirs = part_clusters(a.news, a.part)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        variants = {"full": Pipeline, "no_figure off": WithoutNoFigure, "entity_conflict off": WithoutConflict}
+        variants = {
+            "full": Pipeline,
+            "no_figure off": with_decider(NoFigureOff),
+            "entity_conflict off": with_decider(ConflictOff),
+        }
         results = {}
         for name, cls in variants.items():
             base = cls(None, None, docs_dir=dirs[0], index_dir=work / dirs[0].name, generator="none")

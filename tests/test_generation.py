@@ -120,7 +120,7 @@ def _passage(text: str, source: str = "a.txt") -> Passage:
 
 def test_pipeline_repairs_a_hand_built_bad_draft(gen_pipeline: Pipeline) -> None:
     ev = gen_pipeline.gather("By how much has Indo-Pacific defense spending risen?")
-    ans = gen_pipeline._verified(ev, "Indo-Pacific defense spending has risen by 23% in a year [1].")
+    ans = gen_pipeline.drafter.verified(ev, "Indo-Pacific defense spending has risen by 23% in a year [1].")
     assert "23" not in ans.text and not ans.abstained
     assert "18%" in ans.text and ans.sentences[0].kind == "quoted"
     assert any("23" in n for n in ans.notes)

@@ -127,14 +127,14 @@ def test_prompt_never_exceeds_the_token_budget(gen_pipe: Pipeline) -> None:
     try:
         ev = gen_pipe.gather(question)
         assert gen_pipe.generator.count_tokens(question) > 1000
-        messages = gen_pipe._prompt(ev)
+        messages = gen_pipe.drafter.prompt(ev)
         assert gen_pipe.generator.prompt_tokens(messages) <= 300
         assert_well_formed(gen_pipe, gen_pipe.query(question))
     finally:
         gen_pipe.settings = gen_pipe.settings.model_copy(update={"max_prompt_tokens": None})
     # without a cap, the limit is the model's own window less the answer's tokens
     assert gen_pipe.generator.context_limit - gen_pipe.generator.max_new_tokens >= gen_pipe.generator.prompt_tokens(
-        gen_pipe._prompt(gen_pipe.gather("By how much has Indo-Pacific defense spending risen?"))
+        gen_pipe.drafter.prompt(gen_pipe.gather("By how much has Indo-Pacific defense spending risen?"))
     )
 
 
