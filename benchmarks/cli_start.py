@@ -97,7 +97,7 @@ lap("import the pipeline (answer layer, bm25s, scipy)")
 from rag.answer.nlp import _import_spacy, nlp
 _import_spacy(); lap("import spaCy")
 nlp(); lap("load the spaCy pipeline (en_core_web_sm)")
-pipe = rag.app.cli.make_pipeline(None, None, "none"); lap("settings and components")
+pipe = rag.app.console.make_pipeline(None, None, "none"); lap("settings and components")
 pipe.index; lap("open the index (FAISS, passages, BM25)")
 pipe.embedder.encode_query("warm"); lap("embedder session (ONNX)")
 pipe.reader.read("a?", ["A."], [[(0, 2)]]); lap("reader session (ONNX)")

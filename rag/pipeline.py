@@ -46,9 +46,10 @@ from rag.answer.scoring import Decision, Scorer
 from rag.answer.verification import Verifier
 from rag.index.store import BuildReport, Index, IndexStore, IndexWriteError
 from rag.index.sync import preparer_for, sync_index
-from rag.models.embedding import Embedder, ModelLoadError
-from rag.models.generation import Generator, ModelSource, resolve_generator
+from rag.models.embedding import Embedder
+from rag.models.generation import Generator
 from rag.models.reader import Reader
+from rag.models.sources import ModelLoadError, ModelSource, resolve_generator
 from rag.settings import Settings, switched_off
 from rag.types import Answer, Passage
 

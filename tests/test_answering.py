@@ -109,8 +109,7 @@ def test_a_price_question_is_refused_when_the_best_sentence_gives_no_sum(tmp_pat
 
 
 def test_default_policy_does_not_load_the_packaged_generator(tmp_path: Path) -> None:
-    from rag.models.embedding import ModelLoadError
-    from rag.models.generation import packaged_gguf
+    from rag.models.sources import ModelLoadError, packaged_gguf
 
     assert Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator="packaged").generator is None
     own = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "i", generator=str(packaged_gguf()))

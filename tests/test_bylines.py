@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from rag.answer.bylines import metadata_field, topic_terms
-from rag.app.ui import answer_markdown
+from rag.app.rendering import answer_markdown
 from rag.ingest.loading import load_document
 from rag.models.embedding import Embedder
 from rag.pipeline import Pipeline

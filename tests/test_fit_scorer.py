@@ -14,8 +14,9 @@ from rag.answer.scoring import FEATURES
 from rag.evaluation.squad import load_split, part_titles
 from rag.evaluation.squad_open import has_short_gold
 from rag.models.reader import PACKAGED_READER
-from rag.training.reader import reader_titles, render_card
-from rag.training.scorer import choose_thresholds
+from rag.training.reader import reader_titles
+from rag.training.reader_card import render_card
+from rag.training.thresholds import choose_thresholds
 
 
 def _row(span_score: float, hit: bool, short_gold: bool, p: float = 0.9) -> dict:

@@ -10,8 +10,9 @@ import pytest
 
 from rag.answer.prompting import build_messages, sanitize
 from rag.evaluation.metrics import numbers
-from rag.models.embedding import Embedder, ModelLoadError
-from rag.models.generation import Generator, resolve_generator
+from rag.models.embedding import Embedder
+from rag.models.generation import Generator
+from rag.models.sources import ModelLoadError, resolve_generator
 from rag.pipeline import Components, Pipeline
 from rag.types import Answer, Chunk, Passage
 

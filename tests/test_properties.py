@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.answer.verification import split_draft
-from rag.app.ui import _cite_links
+from rag.app.rendering import _cite_links
 from rag.ingest.chunking import chunk_document, sentence_spans
 from rag.ingest.loading import UnreadableFile, document_from_bytes
 from rag.text import MARKER, strip_markers

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.questions import InvalidQuestion
 from rag.evaluation.metrics import numbers
 from rag.ingest.loading import load_document
-from rag.pipeline import InvalidQuestion, Pipeline
+from rag.pipeline import Pipeline
 
 
 def _article(pipeline: Pipeline, source: str) -> str:
@@ -130,7 +131,7 @@ def test_citations_carry_the_articles_metadata(pipeline: Pipeline) -> None:
 
 
 def test_chat_shows_a_declined_answer_as_a_warning_from_its_fields(pipeline: Pipeline) -> None:
-    from rag.app.ui import answer_markdown
+    from rag.app.rendering import answer_markdown
 
     ans = pipeline.query("What is the boiling point of mercury in Kelvin?")
     shown = answer_markdown(ans)

@@ -51,7 +51,7 @@ def test_a_reader_folder_is_read_with_its_own_weights(tmp_path: Path, backend: s
 
 
 def test_a_folder_that_is_not_a_reader_is_named(tmp_path: Path) -> None:
-    from rag.models.embedding import ModelLoadError
+    from rag.models.sources import ModelLoadError
 
     with pytest.raises(ModelLoadError, match=str(tmp_path)):
         Reader(str(tmp_path))

@@ -12,12 +12,13 @@ import pytest
 
 from rag.answer.assembly import NOT_IN_ARTICLES
 from rag.answer.prompting import SYSTEM
+from rag.answer.questions import InvalidQuestion
 from rag.answer.retrieval import Retriever
 from rag.index.store import IndexStore
 from rag.index.sync import sync_index
 from rag.ingest.loading import load_document
 from rag.models.embedding import Embedder
-from rag.pipeline import Components, InvalidQuestion, Pipeline
+from rag.pipeline import Components, Pipeline
 from rag.types import Answer
 from tests.conftest import SEEDS
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.load import start_server
-from rag.models.embedding import Embedder, ModelLoadError
-from rag.models.generation import Generator, resolve_generator
+from rag.models.embedding import Embedder
+from rag.models.generation import Generator
+from rag.models.sources import ModelLoadError, resolve_generator
 from tests.conftest import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow  # generator, servers, browsers or subprocesses: not in the fast loop

@@ -7,8 +7,9 @@ import random
 
 import pytest
 
-from rag.models.embedding import resolve_embedder
-from rag.training.reader import batches, collate, featurize
+from rag.models.sources import resolve_embedder
+from rag.training.reader import batches, collate
+from rag.training.reader_examples import featurize
 
 QUESTION = "How much did the new terminal cost?"
 EXAMPLES = [

@@ -16,7 +16,7 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING
 
-from rag.models.embedding import ModelLoadError
+from rag.models.sources import ModelLoadError
 from rag.types import Passage
 
 if TYPE_CHECKING:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from rag.app.console import fail, guard, make_pipeline, print_answer, setup_logging
+
 if TYPE_CHECKING:
-    from rag.pipeline import Pipeline
     from rag.types import Answer
 
-T = TypeVar("T")
 
 app = typer.Typer(
     add_completion=False,
@@ -32,54 +31,6 @@ GenOpt = Annotated[
 ]
 EmbOpt = Annotated[str | None, typer.Option("--embedder", help="'packaged' or a sentence-transformers id/folder.")]
 TopKOpt = Annotated[int | None, typer.Option("--top-k", min=1, max=100, help="Passages to retrieve.")]
-
-
-def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("sentence_transformers", "transformers", "httpx", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def make_pipeline(
-    docs: Path | None = None,
-    index: Path | None = None,
-    generator: str | None = None,
-    embedder: str | None = None,
-    **more: object,
-) -> Pipeline:
-    from rag.pipeline import Pipeline
-
-    overrides = {
-        k: v
-        for k, v in {"docs_dir": docs, "index_dir": index, "generator": generator, "embedder": embedder, **more}.items()
-        if v is not None
-    }
-    if docs is not None and not docs.is_dir():
-        _fail(f"articles folder not found: {docs}", 2)
-    return _guard(lambda: Pipeline(None, None, **overrides))
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Known failures become one clear line and a non-zero exit, never a traceback."""
-    from rag.answer.questions import InvalidQuestion
-    from rag.index.store import IndexError_
-    from rag.models.embedding import ModelLoadError
-
-    try:
-        return fn()
-    except (ModelLoadError, IndexError_, InvalidQuestion, FileNotFoundError, PermissionError) as e:
-        _fail(str(e))
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
 
 
 @app.command("index")
@@ -100,37 +51,15 @@ def index_cmd(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Build or update the index (only new or changed articles are embedded)."""
-    _setup_logging(verbose)
+    setup_logging(verbose)
     if workers is not None and ray is None:
-        _fail("--workers applies to --ray", 2)
+        fail("--workers applies to --ray", 2)
     pipe = make_pipeline(docs, index, "none", embedder, ray_address=ray, ray_workers=workers)
-    report = _guard(lambda: pipe.sync(show_progress=True, strict=True))
+    report = guard(lambda: pipe.sync(show_progress=True, strict=True))
     for s in report.skipped:
         typer.secho(f"skipped {s}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"{report.summary()} -> {pipe.settings.index_dir} ({len(pipe.index)} passages)")
     typer.echo(f"embedder: {pipe.embedder.id} ({pipe.embedder.choice.reason})")
-
-
-def print_answer(ans: Answer, show_sources: bool = True) -> None:
-    if ans.parts and not ans.abstained:
-        for part in ans.parts:
-            typer.secho(part.question, dim=True)
-            print_answer(part, show_sources=False)
-    elif ans.short_answer and ans.text.startswith("**"):
-        bold, _, rest = ans.text[2:].partition("**")
-        typer.secho(bold, bold=True, nl=False)
-        typer.echo(rest)
-    else:
-        typer.echo(ans.text)
-    if ans.rewritten_question:
-        typer.secho(f"(searched for: {ans.rewritten_question})", dim=True)
-    if show_sources and ans.citations:
-        typer.echo("\nSources:" if not ans.abstained else "\nClosest passages:")
-        for c in ans.citations:
-            where = ", ".join(x for x in (c.page_label, f"chars {c.start}-{c.end}") if x)
-            byline = " · ".join(x for x in (c.author, c.date) if x)
-            typer.secho(f"[{c.n}] {c.source} ({where}) — {c.title}" + (f" — {byline}" if byline else ""), bold=True)
-            typer.echo("    “" + " ".join(c.text.split()) + "”")
 
 
 @app.command("ask")
@@ -149,11 +78,11 @@ def ask_cmd(
     """Answer one question from the articles, then list the numbered sources.
 
     When a ``rag serve`` runs on the same index and articles, it answers (no model load here)."""
-    _setup_logging(verbose)
+    setup_logging(verbose)
     ans = None if local else _ask_server(question, docs, index, generator, top_k)
     if ans is None:
         pipe = make_pipeline(docs, index, generator)
-        ans = _guard(lambda: pipe.query(question, top_k=top_k))
+        ans = guard(lambda: pipe.query(question, top_k=top_k))
     if as_json:
         typer.echo(json.dumps(ans.to_dict(), ensure_ascii=False, indent=1))
     else:
@@ -192,7 +121,7 @@ def _ask_server(
         typer.secho(f"{e}; answering here instead", fg=typer.colors.YELLOW, err=True)
         return None
     except ValueError as e:
-        _fail(str(e))
+        fail(str(e))
     typer.secho(f"(answered by the running rag serve at {info.url}; --local to answer here)", dim=True, err=True)
     return ans
 
@@ -235,158 +164,14 @@ def eval_cmd(
 
     With ``--squad``: the SQuAD titles of one part of the committed split, in the open setting
     (answerable, other-title and near-miss questions; see rag/evaluation/squad_open.py)."""
-    from rag.evaluation.metrics import load_jsonl, run_eval
+    from rag.app.evaluating import run_news_eval, run_qa_eval, run_squad_eval
 
-    _setup_logging(False)
+    setup_logging(False)
     if squad is not None:
-        return _squad_eval(squad, part, n, followups, multipart, generator, out, verbose)
+        return run_squad_eval(squad, part, n, followups, multipart, generator, out, verbose)
     if news is not None:
-        return _news_eval(news, news_part, generator, out, verbose)
-    if qa is None or not qa.is_file():
-        _fail(f"QA file not found: {qa}" if qa else "give a QA file, or --squad PATH", 2)
-    try:
-        items = load_jsonl(qa)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        _fail(f"{qa} is not a JSON-lines QA file: {e}", 2)
-    if not items or not all("question" in it and "id" in it for it in items):
-        _fail(f"{qa} has no items with 'id' and 'question'", 2)
-    pipe = make_pipeline(docs, index, generator)
-    _guard(pipe.warm_up)
-
-    def progress(i: int, n: int) -> None:
-        typer.echo(f"\r{i}/{n} questions", nl=i == n, err=True)
-
-    run = _guard(lambda: run_eval(items, lambda q, h: pipe.query(q, history=h), progress))
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions)
-    if verbose:
-        for r in run.rows:
-            typer.echo(json.dumps(r))
-    typer.echo(json.dumps(run.summary))
-    _print_figures(run.summary)
-
-
-def _print_figures(s: dict) -> None:
-    """The eval README's figures, one per line, as people read them."""
-    rows = [
-        ("questions", s["n"], ""),
-        ("accuracy", s["accuracy"], "%"),
-        ("citation_hit", s["citation_hit"], "%"),
-        ("abstain_on_unanswerable", s["abstain_on_unanswerable"], "%"),
-        ("false_abstain", s["false_abstain"], "%"),
-        ("answers_with_unsupported_numbers", s["answers_with_unsupported_numbers"], "%"),
-        ("mean_f1", s["mean_f1"], ""),
-        ("retrieval recall@1/3/5", f"{s['recall@1']} / {s['recall@3']} / {s['recall@5']}", "%"),
-        ("answers generated+verified / quoted", f"{s['answers_generated_verified']} / {s['answers_quoted']}", "%"),
-        ("latency p50 / p90", f"{s.get('latency_p50_s')} / {s.get('latency_p90_s')}", " s"),
-    ]
-    for name, value, unit in rows:
-        typer.echo(f"{name:>38}: {value}{unit}")
-
-
-def _news_eval(root: Path, part: str, generator: str | None, out: Path | None, verbose: bool) -> None:
-    from rag.evaluation.news import part_clusters, run_news
-    from rag.settings import default_cache_dir
-
-    try:
-        dirs = part_clusters(root, part)
-    except (FileNotFoundError, ValueError) as e:
-        _fail(str(e), 2)
-    if not dirs:
-        _fail(f"{root} has no cluster of the {part!r} part of the split", 2)
-    work = default_cache_dir() / "news-eval" / root.resolve().name
-    typer.echo(f"{len(dirs)} clusters ({part}); their indexes under {work}", err=True)
-    pipe = make_pipeline(dirs[0], work / dirs[0].name, generator)
-    _guard(pipe.warm_up)
-
-    def progress(name: str, i: int, total: int) -> None:
-        typer.echo(f"\r{i}/{total} clusters ({name})", nl=i == total, err=True)
-
-    run = _guard(lambda: run_news(pipe, dirs, work, progress))
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions)
-    if verbose:
-        for r in run.rows:
-            typer.echo(json.dumps(r))
-    s = run.summary
-    typer.echo(json.dumps(s))
-    for name in (
-        "n",
-        "clusters",
-        "accuracy",
-        "false_abstain",
-        "abstain_on_unanswerable",
-        "citation_hit",
-        "answers_with_unsupported_numbers",
-        "mean_f1",
-        "recall@1",
-        "recall@3",
-        "recall@5",
-        "latency_p50_s",
-        "latency_p90_s",
-    ):
-        typer.echo(f"{name:>34}: {s.get(name)}")
-    for group in ("accuracy_by_type", "false_abstain_by_type", "declined_by_kind"):
-        typer.echo(f"{group:>34}: " + ", ".join(f"{k} {v}" for k, v in s[group].items()))
-
-
-def _squad_eval(
-    squad: Path,
-    part: str,
-    n: int,
-    followups: int,
-    multipart: int,
-    generator: str | None,
-    out: Path | None,
-    verbose: bool,
-) -> None:
-    from rag.evaluation.squad_open import make_cases, open_pipeline, run, run_followups, run_multipart
-    from rag.settings import default_cache_dir
-
-    if not squad.is_file():
-        _fail(f"SQuAD file not found: {squad}", 2)
-    if part not in ("test", "calibration", "fusion", "reader"):
-        _fail(f"--part must be test, calibration, fusion or reader, not {part!r}", 2)
-    work = default_cache_dir() / "squad-open"
-    typer.echo(f"open-setting corpus and index under {work}", err=True)
-    overrides = {"generator": generator} if generator else {}
-    pipe = _guard(lambda: open_pipeline(squad, work, show_progress=True, **overrides))
-    _guard(pipe.warm_up)
-    cases = make_cases(squad, part, n, swapped=True)
-
-    def progress(i: int, total: int) -> None:
-        typer.echo(f"\r{i}/{total} questions", nl=i == total, err=True)
-
-    summary, rows = _guard(lambda: run(pipe, cases, progress))
-    if followups:
-        from rag.evaluation.squad import followup_pairs, load_split, load_squad, sample
-
-        split = load_split()
-        pairs = sample(followup_pairs(load_squad(squad), split["parts"][part]["indexed"]), followups, seed=3)
-        summary["followups"] = _guard(lambda: run_followups(pipe, pairs))
-        summary["followups_without_history"] = _guard(lambda: run_followups(pipe, pairs, with_history=False))
-    if multipart:
-        from rag.evaluation.squad import load_split, load_squad, multipart_pairs, sample
-
-        two = sample(multipart_pairs(load_squad(squad), load_split()["parts"][part]["indexed"]), multipart, seed=4)
-        summary["multipart"] = _guard(lambda: run_multipart(pipe, two))
-        whole = pipe.settings
-        pipe.settings = whole.model_copy(update={"multipart": False})
-        summary["multipart_asked_whole"] = _guard(lambda: run_multipart(pipe, two))
-        pipe.settings = whole
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    if verbose:
-        for r in rows:
-            typer.echo(json.dumps(r))
-    typer.echo(json.dumps({"part": part, **summary}))
-    for name, value in summary.items():
-        typer.echo(f"{name:>30}: {value}")
+        return run_news_eval(news, news_part, generator, out, verbose)
+    return run_qa_eval(qa, out, docs, index, generator, verbose)
 
 
 @app.command("serve")
@@ -398,11 +183,11 @@ def serve_cmd(
     generator: GenOpt = None,
 ) -> None:
     """Start the chat in the browser (Gradio)."""
-    _setup_logging(False)
+    setup_logging(False)
     from rag.app.ui import serve
 
     pipe = make_pipeline(docs, index, generator)
-    _guard(lambda: serve(pipe, host=host, port=port))
+    guard(lambda: serve(pipe, host=host, port=port))
 
 
 def _ray_default(argv: list[str]) -> list[str]:

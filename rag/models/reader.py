@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.models.embedding import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
+from rag.models.sources import MODEL_LOAD_LOCK, ModelLoadError, resolve_embedder
 from rag.settings import PACKAGE_DIR
 
 PACKAGED_READER = PACKAGE_DIR / "data" / "reader"
