@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     # Cap on the generator's prompt, in tokens; by default its context window less max_new_tokens.
     max_prompt_tokens: int | None = None
 
-    # The answer reader (extractive QA model trained here on SQuAD, see rag/data/reader.py):
+    # The answer reader (extractive QA model trained here on SQuAD, see rag/models/reader.py):
     # "packaged", a folder holding a transformers QA model (fit the answer scorer on it), or "none"
     # (support score only).
     reader: str = "packaged"

@@ -96,3 +96,11 @@ def test_modules_and_functions_are_small() -> None:
                 if node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
                     long_functions.append(f"{name}.{node.name} ({node.end_lineno - node.lineno + 1})")
     assert not long_modules and not long_functions, (long_modules, long_functions)
+
+
+def test_tests_mirror_the_packages() -> None:
+    """A test folder per package of rag/, so a module's tests are found where the module is."""
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.iterdir() if (p / "__init__.py").is_file()}
+    packages = {p.parent.name for p in RAG.glob("*/__init__.py")}
+    assert folders == packages

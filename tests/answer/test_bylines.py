@@ -18,7 +18,7 @@ from rag.models.embedding import Embedder
 from rag.pipeline import Pipeline
 from tests.conftest import synced_pipeline
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MESSY = ROOT / "benchmarks" / "data" / "messy"
 EXPECTED = json.loads((MESSY / "expected.json").read_text())
 

@@ -1,4 +1,4 @@
-"""The answer reader (rag/data/reader.py): any reader folder is read the way the packaged one is."""
+"""The answer reader (rag/models/reader.py): any reader folder is read the way the packaged one is."""
 
 from __future__ import annotations
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEEDS
 
 from rag.index.store import IndexStore
 from rag.index.sync import sync_index
 from rag.machine import cpu_key, cpu_report
 from rag.models.embedding import Embedder
 from rag.models.precision import BATCH, BATCH_MIN_SPEEDUP, INT8_MIN_SPEEDUP, choice_file
+from tests.conftest import SEEDS
 
 
 @pytest.fixture()

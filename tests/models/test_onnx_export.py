@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEEDS
 
 from rag.models.embedding import Embedder, export_sentence_encoder
 from rag.models.onnx_export import cached_export
 from rag.models.reader import Reader
 from rag.models.sources import ModelLoadError
+from tests.conftest import SEEDS
 
 TEXTS = [
     "Japan and the United States agreed to deepen their security cooperation.",

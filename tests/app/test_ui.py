@@ -177,7 +177,7 @@ def test_browser_pdf_upload_is_answerable_with_its_page(server: dict, tmp_path: 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    from tests.test_pdf import make_pdf
+    from tests.ingest.test_pdf import make_pdf
 
     pdf = tmp_path / "glacier_survey.pdf"
     pdf.write_bytes(

@@ -23,7 +23,7 @@ ray = pytest.importorskip("ray")
 from rag.index.ray_workers import RayPreparer  # noqa: E402
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
