@@ -80,6 +80,8 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = 5
+    # hybrid retrieved best on SQuAD dev (benchmarks/chunk_sweep.py); rrf, dense or bm25 alone are
+    # there to compare against, or for a collection where one signal misleads.
     retrieval: str = Field("hybrid", description="hybrid (relative score fusion) | rrf | dense | bm25")
     rrf_k: int = 60
     bm25_weight: float = 1.5  # weight of BM25 in fusion (dense has 1.0); best R@1 on SQuAD dev, see docs/experiments.md
