@@ -60,7 +60,7 @@ def test_flags_for_many_sentences_agree_with_one_at_a_time() -> None:
 
 
 def test_the_packaged_decision_is_fitted_on_news_and_answers_more_when_more_probable() -> None:
-    # a conflict is not one of its weights but a veto (Pipeline.declines; the test above)
+    # a conflict is not one of its weights but a veto (Decider.conflict; tests/answer/test_decision.py)
     d = Scorer.load().decision
     assert d is not None and Scorer.load().info["decision"]["fitted_on"] == "news fit clusters"
     p = np.linspace(0.05, 0.95, 19)
