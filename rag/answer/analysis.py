@@ -4,7 +4,7 @@ two steps through a name it implies ("Who runs the company that …?"), or whole
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rag.answer.bylines import metadata_field
 from rag.answer.decompose import Bridge, bridge, split_question
@@ -19,7 +19,7 @@ class Analysis:
     about: str | None = None  # "author" / "date": a question about the article itself
     link: Bridge | None = None  # a two-step question (tried first; answered whole if a step fails)
     top_k: int | None = None
-    exclude: set[str] | None = field(default=None, compare=False)
+    exclude: set[str] | None = None
 
 
 @dataclass

@@ -11,6 +11,16 @@ import typer
 from rag.app.console import fail, guard, make_pipeline
 
 
+def keep(out: Path | None, records: list[dict], shown: list[dict]) -> None:
+    """``records`` written to ``out`` as JSON lines (when given); ``shown`` printed one per line."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    for r in shown:
+        typer.echo(json.dumps(r))
+
+
 def run_qa_eval(
     qa: Path | None, out: Path | None, docs: Path | None, index: Path | None, generator: str | None, verbose: bool
 ) -> None:
@@ -31,13 +41,7 @@ def run_qa_eval(
         typer.echo(f"\r{i}/{n} questions", nl=i == n, err=True)
 
     run = guard(lambda: run_eval(items, lambda q, h: pipe.query(q, history=h), progress))
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions)
-    if verbose:
-        for r in run.rows:
-            typer.echo(json.dumps(r))
+    keep(out, run.predictions, run.rows if verbose else [])
     typer.echo(json.dumps(run.summary))
     print_figures(run.summary)
 
@@ -79,13 +83,7 @@ def run_news_eval(root: Path, part: str, generator: str | None, out: Path | None
         typer.echo(f"\r{i}/{total} clusters ({name})", nl=i == total, err=True)
 
     run = guard(lambda: run_news(pipe, dirs, work, progress))
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(p, ensure_ascii=False) + "\n" for p in run.predictions)
-    if verbose:
-        for r in run.rows:
-            typer.echo(json.dumps(r))
+    keep(out, run.predictions, run.rows if verbose else [])
     s = run.summary
     typer.echo(json.dumps(s))
     for name in (
@@ -152,12 +150,7 @@ def run_squad_eval(
         pipe.settings = whole.model_copy(update={"multipart": False})
         summary["multipart_asked_whole"] = guard(lambda: run_multipart(pipe, two))
         pipe.settings = whole
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    if verbose:
-        for r in rows:
-            typer.echo(json.dumps(r))
+    keep(out, rows, rows if verbose else [])
     typer.echo(json.dumps({"part": part, **summary}))
     for name, value in summary.items():
         typer.echo(f"{name:>30}: {value}")
